@@ -1,0 +1,36 @@
+# `make run` starts everything on http://localhost:5000; `make test` runs the tests.
+# Both create .venv and install what they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench soak lint clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-ml.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-ml.txt
+	touch $@
+
+run: install
+	@if [ -n "$$REDIS_URL" ]; then procfile=Procfile; else procfile=Procfile.dev; fi; \
+	echo "Starting Spool from $$procfile on http://localhost:5000 (Ctrl-C stops it all)"; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 $(BIN)/honcho start -f $$procfile
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+soak: install
+	$(BIN)/python -m pytest -m soak
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

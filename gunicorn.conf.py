@@ -1,0 +1,17 @@
+"""gunicorn settings for the web process (`gunicorn -c gunicorn.conf.py "webapp:create_app()"`).
+
+gevent workers: each open WebSocket is a greenlet, not a thread, so one process holds
+thousands of them; each process keeps one Redis subscription for all of its sockets.
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_connections = int(os.environ.get("WEB_CONNECTIONS", "2000"))
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "10"))
+keepalive = 5
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = None
+control_socket_disable = True  # several web servers may share a machine (tests, bench)

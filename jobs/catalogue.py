@@ -1,0 +1,107 @@
+"""The catalogue: every job type Spool can run, registered by name with `@job`.
+
+    @job(title="Count primes", timeout="30m")
+    def count_primes(limit: int = 1_000_000) -> dict:
+        \"\"\"Count the primes below a limit.\"\"\"
+
+The API enqueues only names found here, and workers run only functions found here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import BaseModel
+from rq import Retry
+
+from jobs import params as _params
+
+# Every module that defines job types; workers import them all before forking.
+JOB_MODULES = ("jobs.primes",)
+
+
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    title: str
+    description: str
+    func: Callable
+    queue: str
+    timeout: str | int
+    retry: Retry | None
+    model: type[BaseModel] = field(repr=False)
+
+    @property
+    def func_name(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
+
+    @property
+    def schema(self) -> dict:
+        return _params.json_schema(self.model)
+
+    @property
+    def uploads(self) -> list[str]:
+        return [n for n, p in self.schema["properties"].items() if p.get("format") == "binary"]
+
+    def validate(self, raw: Any) -> dict:
+        return _params.validate(self.model, raw)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "title": self.title, "description": self.description, "params": self.schema}
+
+
+CATALOGUE: dict[str, JobType] = {}
+_BY_FUNC_NAME: dict[str, JobType] = {}
+# Dotted names of the functions RQ may call back (on success, failure or stop).
+CALLBACKS: set[str] = set()
+
+
+def callback(func: Callable) -> Callable:
+    """Allow a top-level function to be used as an RQ callback."""
+    CALLBACKS.add(f"{func.__module__}.{func.__qualname__}")
+    return func
+
+
+def job(
+    title: str,
+    *,
+    name: str | None = None,
+    queue: str = "default",
+    timeout: str | int = "10m",
+    retry: Retry | None = None,
+):
+    """Register a top-level function as a job type; the function itself is returned unchanged."""
+
+    def register(func: Callable) -> Callable:
+        doc = inspect.getdoc(func) or ""
+        job_type = JobType(
+            name=name or func.__name__,
+            title=title,
+            description=doc.split("\n\n")[0].replace("\n", " "),
+            func=func,
+            queue=queue,
+            timeout=timeout,
+            retry=retry,
+            model=_params.params_model(func),
+        )
+        if job_type.name in CATALOGUE and CATALOGUE[job_type.name].func_name != job_type.func_name:
+            raise ValueError(f"two job types are named {job_type.name!r}")
+        CATALOGUE[job_type.name] = job_type
+        _BY_FUNC_NAME[job_type.func_name] = job_type
+        return func
+
+    return register
+
+
+def load() -> dict[str, JobType]:
+    """Import every job module so that the catalogue is complete."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    return CATALOGUE
+
+
+def by_func_name(func_name: str | None) -> JobType | None:
+    return _BY_FUNC_NAME.get(func_name or "")

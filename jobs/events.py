@@ -1,0 +1,89 @@
+"""The keys, channels and event writer that web and workers agree on.
+
+Every event for a job goes through `publish`, which numbers it (a `seq` that rises per
+job, kept in the job's own hash so it expires with it), optionally stores the latest meta,
+and publishes it, in one round trip.
+"""
+
+from __future__ import annotations
+
+import json
+
+from redis import Redis
+from redis.commands.core import Script
+
+CHANNEL_PREFIX = "spool:events:"
+CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
+SEQ_FIELD = "spool_seq"
+LOG_KEEP = 500
+TERMINAL = frozenset({"finished", "failed", "stopped", "canceled"})
+
+_PUBLISH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local seq = redis.call('HINCRBY', KEYS[1], ARGV[4], 1)
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'meta', ARGV[2]) end
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[3], ARGV[3])
+  redis.call('LTRIM', KEYS[3], -tonumber(ARGV[5]), -1)
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
+end
+redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])
+return seq
+"""
+_script = Script(None, _PUBLISH.encode())
+
+
+def job_key(job_id: str) -> str:
+    return f"rq:job:{job_id}"
+
+
+def channel(job_id: str) -> str:
+    return CHANNEL_PREFIX + job_id
+
+
+def log_key(job_id: str) -> str:
+    return f"spool:log:{job_id}"
+
+
+def owner_key(owner: str) -> str:
+    return f"spool:owner:{owner}"
+
+
+def publish(
+    connection: Redis,
+    job_id: str,
+    event: dict,
+    *,
+    meta: dict | None = None,
+    log_line: str | None = None,
+    log_ttl: int = 7 * 24 * 3600,
+    pipeline=None,
+) -> None:
+    """Number and publish one event; store `meta` and append `log_line` alongside.
+
+    An event for a job that no longer exists is dropped.
+    """
+    _script(
+        keys=[job_key(job_id), channel(job_id), log_key(job_id)],
+        args=[
+            json.dumps(event, separators=(",", ":")),
+            json.dumps(meta, separators=(",", ":")) if meta is not None else "",
+            log_line or "",
+            SEQ_FIELD,
+            LOG_KEEP,
+            log_ttl,
+        ],
+        client=pipeline or connection,
+    )
+
+
+def publish_status(connection: Redis, job_id: str, status: str) -> None:
+    publish(connection, job_id, {"type": "status", "status": status})
+
+
+def parse_message(data: bytes | str) -> tuple[int, dict]:
+    """Split a published message into its seq and its event."""
+    if isinstance(data, bytes):
+        data = data.decode()
+    seq, _, body = data.partition(" ")
+    return int(seq), json.loads(body)

@@ -1,0 +1,89 @@
+"""A job function's typed signature as its form, its JSON Schema and its validator.
+
+    model = params_model(count_primes)
+    values = validate(model, {"limit": "1000"})   # -> {"limit": 1000}, or raises ParamsError
+
+Supported annotations: int, float, str, bool, Literal[...], list[str], Upload, each
+optionally wrapped in Annotated[..., Field(description=..., ge=..., max_length=...)].
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_core import core_schema
+
+
+class ParamsError(ValueError):
+    """Parameters that do not fit the signature; `fields` maps each name to what is wrong."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+class Upload(str):
+    """A file parameter. In the job it is the id of the stored upload; see `jobs.files`."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        return core_schema.no_info_after_validator_function(cls, core_schema.str_schema(max_length=200))
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema, handler):
+        return {"type": "string", "format": "binary"}
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, hide_input_in_errors=True)
+
+
+def params_model(func) -> type[BaseModel]:
+    """Build the pydantic model of a function's keyword parameters."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    fields: dict[str, Any] = {}
+    for name, param in inspect.signature(func).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"{func.__name__}: *args and **kwargs cannot be a form")
+        if name not in hints:
+            raise TypeError(f"{func.__name__}: parameter {name!r} needs a type annotation")
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[name] = (hints[name], default)
+    return create_model(f"{func.__name__}_params", __base__=_Params, **fields)
+
+
+def json_schema(model: type[BaseModel]) -> dict:
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    for name, prop in schema.get("properties", {}).items():
+        prop.setdefault("title", name.replace("_", " ").capitalize())
+    return schema
+
+
+def _first_nul(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, list):
+        return next((p for i, v in enumerate(value) if (p := _first_nul(v, path))), None)
+    return None
+
+
+def validate(model: type[BaseModel], data: Any) -> dict:
+    """Check and convert raw parameters; raise ParamsError naming each bad field."""
+    if not isinstance(data, dict):
+        raise ParamsError({"params": "must be a JSON object of parameter names to values"})
+    bad = {name: "must not contain NUL characters" for name, value in data.items() if _first_nul(value, name)}
+    if bad:
+        raise ParamsError(bad)
+    try:
+        return model.model_validate(data).model_dump()
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for error in exc.errors(include_url=False, include_input=False):
+            name = str(error["loc"][0]) if error["loc"] else "params"
+            message = "is not a parameter of this job type" if error["type"] == "extra_forbidden" else error["msg"]
+            fields.setdefault(name, message)
+        raise ParamsError(fields) from None

@@ -1,0 +1,123 @@
+"""What a running job tells the people watching it: `progress()` and `log()`.
+
+    for i, batch in enumerate(batches):
+        progress(i, len(batches), "encoding")
+    log("found 78498 primes")
+
+Both are cheap enough for a tight loop: a call only records the latest values in memory,
+and a background thread writes them to the job's meta and publishes an event at most
+every `settings.progress_interval` seconds. The last update is always written when the
+job ends. Outside a worker (a plain function call) both do nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from jobs import events
+from jobs.settings import settings
+
+MAX_LOG_LINES_PER_FLUSH = 50
+MAX_LOG_LINE = 2000
+
+
+class Reporter:
+    """Coalesces one job's progress and log lines into a few Redis writes a second."""
+
+    def __init__(self, job, interval: float | None = None):
+        self.job = job
+        self.interval = settings.progress_interval if interval is None else interval
+        self.started = time.monotonic()
+        self.pending: tuple | None = None
+        self._sent: tuple | None = None
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="spool-progress", daemon=True)
+        self._thread.start()
+
+    def log(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(str(line)[:MAX_LOG_LINE])
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:  # Redis away for a moment: the next tick or close() retries.
+                self._sent = None
+
+    def flush(self) -> None:
+        with self._lock:
+            lines, self._lines = self._lines, []
+            pending = self.pending
+        if len(lines) > MAX_LOG_LINES_PER_FLUSH:
+            skipped = len(lines) - MAX_LOG_LINES_PER_FLUSH + 1
+            lines = [f"… {skipped} lines not shown"] + lines[-MAX_LOG_LINES_PER_FLUSH + 1 :]
+        connection = self.job.connection
+        with connection.pipeline(transaction=False) as pipe:
+            for line in lines:
+                events.publish(connection, self.job.id, {"type": "log", "line": line}, log_line=line, pipeline=pipe)
+            if pending is not None and pending is not self._sent:
+                state = self._state(*pending)
+                self.job.meta["progress"] = state
+                events.publish(connection, self.job.id, {"type": "progress", **state}, meta=self.job.meta, pipeline=pipe)
+            pipe.execute()
+        self._sent = pending
+
+    def _state(self, done: float, total: float | None, message: str | None) -> dict:
+        elapsed = time.monotonic() - self.started
+        percent = eta = None
+        if total:
+            fraction = min(max(done / total, 0.0), 1.0)
+            percent = round(100 * fraction, 1)
+            if 0 < fraction < 1:
+                eta = round(elapsed * (1 - fraction) / fraction, 1)
+            elif fraction >= 1:
+                eta = 0.0
+        return {
+            "done": done,
+            "total": total,
+            "percent": percent,
+            "message": message,
+            "eta_s": eta,
+            "elapsed_s": round(elapsed, 1),
+            "updated_at": time.time(),
+        }
+
+    def close(self) -> None:
+        """Stop the thread and write whatever is still pending."""
+        self._stop.set()
+        self._thread.join()
+        self.flush()
+
+
+_current: Reporter | None = None
+
+
+def start(job) -> Reporter:
+    global _current
+    _current = Reporter(job)
+    return _current
+
+
+def finish() -> None:
+    global _current
+    reporter, _current = _current, None
+    if reporter is not None:
+        reporter.close()
+
+
+def progress(done: float, total: float | None = None, message: str | None = None) -> None:
+    """Report how far the job is: `done` of `total` units, with an optional message."""
+    reporter = _current
+    if reporter is not None:
+        reporter.pending = (done, total, message)
+
+
+def log(line: str) -> None:
+    """Add a line to the job's log, shown live on its page."""
+    reporter = _current
+    if reporter is not None:
+        reporter.log(line)

@@ -1,0 +1,1 @@
+"""The periodic schedule, run by the clock process: `rq cron jobs/schedule.py`."""

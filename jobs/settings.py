@@ -1,0 +1,80 @@
+"""Settings that the web and the workers share, read once from the environment.
+
+    from jobs.settings import settings, connect
+    redis = connect()
+
+Each has a safe default for a laptop; production values come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import redis
+from redis.sentinel import Sentinel
+
+DEV_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = DEV_REDIS_URL
+    queues: tuple[str, ...] = ("default",)
+    result_ttl: int = 7 * 24 * 3600
+    max_upload_mb: int = 20
+    smtp_url: str = ""
+    mail_from: str = "spool@localhost"
+    base_url: str = "http://localhost:5000"
+    allow_private_urls: bool = False
+    # How often progress may reach Redis per job, and how fast a dead worker is noticed.
+    progress_interval: float = 0.1
+    worker_ttl: int = 10
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            redis_url=os.environ.get("REDIS_URL") or DEV_REDIS_URL,
+            queues=tuple(q.strip() for q in os.environ.get("QUEUES", "default").split(",") if q.strip()),
+            result_ttl=_int("RESULT_TTL", cls.result_ttl),
+            max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),
+            smtp_url=os.environ.get("SMTP_URL", ""),
+            mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
+            base_url=os.environ.get("BASE_URL", cls.base_url).rstrip("/"),
+            allow_private_urls=_flag("SPOOL_ALLOW_PRIVATE_URLS"),
+        )
+
+
+settings = Settings.from_env()
+
+
+def connect(url: str | None = None, **kwargs) -> redis.Redis:
+    """Open a Redis client for a redis://, rediss:// or redis+sentinel:// URL.
+
+    A Sentinel URL names the sentinels and the service:
+    ``redis+sentinel://host1:26379,host2:26379/mymaster/0``.
+    """
+    url = url or settings.redis_url
+    kwargs.setdefault("health_check_interval", 30)
+    kwargs.setdefault("socket_keepalive", True)
+    kwargs.setdefault("retry_on_timeout", True)
+    if url.startswith("redis+sentinel://"):
+        hosts, _, rest = url.removeprefix("redis+sentinel://").partition("/")
+        service, _, db = rest.partition("/")
+        nodes = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1]) if ":" in h else 26379) for h in hosts.split(",")]
+        return Sentinel(nodes).master_for(service or "mymaster", db=int(db or 0), **kwargs)
+    return redis.Redis.from_url(url, **kwargs)

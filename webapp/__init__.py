@@ -1,0 +1,26 @@
+"""The Spool web app: pages, JSON API, live progress sockets and the operators' dashboard.
+
+    gunicorn -c gunicorn.conf.py "webapp:create_app()"
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.config import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the app: defaults, then the environment, then `config` (tests)."""
+    app = Flask(__name__)
+    load_config(app, config)
+
+    from webapp import api, auth, errors, pages, store, ws
+
+    store.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    ws.init_app(app)
+    return app

@@ -1,0 +1,133 @@
+"""The JSON API under /api: dicts in, dicts out, errors as {"error": {...}}."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, request, url_for
+
+from jobs import catalogue
+from jobs.params import ParamsError
+from webapp import store
+from webapp.auth import csrf, owner_id, protect_api_call
+from webapp.errors import error_response
+from webapp.openapi import openapi_spec
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)
+bp.before_request(protect_api_call)
+
+MAX_PER_PAGE = 100
+
+
+def _job_type(name) -> catalogue.JobType:
+    if not isinstance(name, str) or name not in catalogue.CATALOGUE:
+        abort(404, description=f"There is no job type {name!r}; GET /api/job-types lists them.")
+    return catalogue.CATALOGUE[name]
+
+
+def _submission() -> tuple[dict, dict]:
+    """The request's {type, params, notify_email?} from JSON or multipart, or abort 400/415."""
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            abort(400, description="The body must be a JSON object like {\"type\": ..., \"params\": {...}}.")
+        return body, {}
+    if request.mimetype == "multipart/form-data":
+        raw = request.form.get("params", "{}")
+        try:
+            params = json.loads(raw)
+        except ValueError:
+            abort(400, description="The 'params' field must hold a JSON object.")
+        body = {"type": request.form.get("type"), "params": params}
+        if request.form.get("notify_email"):
+            body["notify_email"] = request.form["notify_email"]
+        return body, dict(request.files)
+    abort(415, description="Send JSON (Content-Type: application/json) or multipart/form-data.")
+
+
+def _page_args() -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 20))
+    except ValueError:
+        abort(400, description="page and per_page must be whole numbers.")
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        abort(400, description=f"page must be 1 or more and per_page between 1 and {MAX_PER_PAGE}.")
+    return page, per_page
+
+
+def _accepted(job, status: str | None = None):
+    return {
+        "id": job.id,
+        "status": status or job.get_status(refresh=False),
+        "urls": {
+            "self": url_for("api.job", job_id=job.id),
+            "page": url_for("pages.job", job_id=job.id),
+            "ws": f"/ws/jobs/{job.id}",
+        },
+    }, 202, {"Location": url_for("api.job", job_id=job.id)}
+
+
+@bp.get("/job-types")
+def job_types():
+    """List the job types with their parameters as JSON Schema."""
+    return [jt.describe() for jt in catalogue.CATALOGUE.values()]
+
+
+@bp.post("/jobs")
+def submit():
+    """Submit a job."""
+    body, files = _submission()
+    unknown = set(body) - {"type", "params", "notify_email"}
+    if unknown:
+        abort(400, description=f"Unknown field(s) {', '.join(sorted(unknown))}: send type, params and notify_email.")
+    job_type = _job_type(body.get("type"))
+    try:
+        values = job_type.validate(body.get("params", {}))
+    except ParamsError as exc:
+        return error_response(422, "Some parameters are not valid.", fields=exc.fields)
+    job = store.submit(job_type, values, owner=owner_id())
+    return _accepted(job)
+
+
+@bp.get("/jobs")
+def jobs():
+    """List the caller's jobs, newest first."""
+    page, per_page = _page_args()
+    items, total = store.list_for(owner_id(), page=page, per_page=per_page)
+    return {"jobs": [store.summary(j) for j in items], "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str):
+    """Show a job's status, progress, result or error."""
+    return store.snapshot(store.get(job_id, owner_id()))
+
+
+@bp.delete("/jobs/<job_id>")
+def cancel(job_id: str):
+    """Cancel a waiting job or stop a running one."""
+    job = store.get(job_id, owner_id())
+    try:
+        status = store.cancel(job)
+    except store.Conflict as exc:
+        return error_response(409, str(exc))
+    return _accepted(job, status)
+
+
+@bp.post("/jobs/<job_id>/retry")
+def retry(job_id: str):
+    """Run a job again with the same parameters, as a new job."""
+    old = store.get(job_id, owner_id())
+    job_type = store.job_type_of(old)
+    if job_type is None:
+        return error_response(409, "This job's type no longer exists, so it cannot be run again.")
+    job = store.submit(job_type, job_type.validate(old.kwargs), owner=owner_id())
+    return _accepted(job)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Describe this API, job parameters included, as OpenAPI 3."""
+    return openapi_spec()

@@ -1,0 +1,57 @@
+"""The web app's configuration: safe laptop defaults, then `SPOOL_*`/documented env vars."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from jobs.settings import settings
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    production = os.environ.get("SPOOL_ENV", "development") == "production"
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY") or None,
+        OPERATOR_PASSWORD=os.environ.get("OPERATOR_PASSWORD") or None,
+        REDIS_URL=settings.redis_url,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
+        MAX_FORM_MEMORY_SIZE=settings.max_upload_mb * 1024 * 1024,
+        RESULT_TTL=settings.result_ttl,
+        # Origins allowed to open WebSockets besides the app's own host.
+        ALLOWED_ORIGINS=[o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 4096},
+        PRODUCTION=production,
+    )
+    app.config.from_prefixed_env("SPOOL")
+    if overrides:
+        app.config.update(overrides)
+    if not app.config["SECRET_KEY"]:
+        if app.config["PRODUCTION"]:
+            raise RuntimeError("SECRET_KEY is not set: production needs a long random value to sign sessions")
+        app.config["SECRET_KEY"] = _dev_secret()
+
+
+def _dev_secret() -> str:
+    """A laptop's key, kept under var/ so every web process and restart shares it."""
+    path = Path(os.environ.get("SPOOL_VAR", "var")) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic: the first process to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,64 @@
+"""One place that turns every error into JSON for the API and a readable page elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_params",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/ws/")
+
+
+def error_response(status: int, message: str, fields: dict | None = None, code: str | None = None):
+    if wants_json():
+        body = {"code": code or CODES.get(status, "error"), "message": message}
+        if fields:
+            body["fields"] = fields
+        return jsonify(error=body), status
+    return render_template("error.html", status=status, message=message, fields=fields), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(
+            400, f"{exc.description} Reload the page and try again.", code="csrf_failed"
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+            return error_response(413, f"The request is too large: the limit is about {limit} MB.")
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def redis_down(exc):
+        app.logger.warning("Redis unavailable: %s", exc)
+        return error_response(
+            ServiceUnavailable.code, "Spool's database is unreachable for the moment; try again in a few seconds."
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return error_response(InternalServerError.code, "Something went wrong on our side; it has been logged.")

@@ -1,0 +1,162 @@
+"""One Redis pub/sub subscription per web process, fanned out to that process's sockets.
+
+    watcher = hub.watch(job_id)      # then watcher.get(timeout) -> Delivery | None
+    hub.unwatch(watcher)
+
+Each published event is parsed and re-serialised once, however many sockets watch its job.
+Once a second the hub also reads the status of every watched job in one pipeline, so a
+socket learns of a final state even if its event was lost (Redis restarted, say).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from jobs import events
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    kind: str  # "event" (text is ready to send), "check" (status read by the reconciler), "resync"
+    seq: int = 0
+    event: dict | None = None
+    text: str = ""
+
+
+class Watcher:
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+        self._queue: queue.Queue[Delivery] = queue.Queue(maxsize=1000)
+
+    def put(self, delivery: Delivery) -> None:
+        try:
+            self._queue.put_nowait(delivery)
+        except queue.Full:  # a stuck client: it will resync from a snapshot
+            self._drain()
+            self._queue.put_nowait(Delivery("resync"))
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def get(self, timeout: float) -> Delivery | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class Hub:
+    def __init__(self, connection: Redis, check_interval: float = 1.0):
+        self.connection = connection
+        self.check_interval = check_interval
+        self._watchers: dict[str, set[Watcher]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.delivered = 0
+
+    def watch(self, job_id: str) -> Watcher:
+        self._ensure_running()
+        watcher = Watcher(job_id)
+        with self._lock:
+            self._watchers.setdefault(job_id, set()).add(watcher)
+        return watcher
+
+    def unwatch(self, watcher: Watcher) -> None:
+        with self._lock:
+            group = self._watchers.get(watcher.job_id)
+            if group is not None:
+                group.discard(watcher)
+                if not group:
+                    del self._watchers[watcher.job_id]
+
+    @property
+    def sockets(self) -> int:
+        with self._lock:
+            return sum(len(g) for g in self._watchers.values())
+
+    def _ensure_running(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="spool-hub", daemon=True)
+                self._thread.start()
+
+    def _group(self, job_id: str) -> list[Watcher]:
+        with self._lock:
+            return list(self._watchers.get(job_id, ()))
+
+    def _broadcast(self, delivery: Delivery, job_ids=None) -> None:
+        with self._lock:
+            targets = [w for j, g in self._watchers.items() if job_ids is None or j in job_ids for w in g]
+        for watcher in targets:
+            watcher.put(delivery)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            pubsub = self.connection.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe(events.CHANNEL_PATTERN)
+                if backoff > 0.5:  # we were cut off: events may have been missed
+                    self._broadcast(Delivery("resync"))
+                backoff = 0.5
+                self._listen(pubsub)
+            except RedisError as exc:
+                log.warning("event subscription lost (%s); retrying in %.1fs", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                try:
+                    pubsub.close()
+                except RedisError:
+                    pass
+
+    def _listen(self, pubsub) -> None:
+        next_check = time.monotonic() + self.check_interval
+        while True:
+            message = pubsub.get_message(timeout=self.check_interval)
+            if message is not None and message["type"] == "pmessage":
+                self._dispatch(message["channel"], message["data"])
+            if time.monotonic() >= next_check:
+                self._check_statuses()
+                next_check = time.monotonic() + self.check_interval
+
+    def _dispatch(self, channel: bytes, data: bytes) -> None:
+        job_id = channel.decode()[len(events.CHANNEL_PREFIX) :]
+        watchers = self._group(job_id)
+        if not watchers:
+            return
+        seq, event = events.parse_message(data)
+        event["seq"] = seq
+        delivery = Delivery("event", seq, event, json.dumps(event, separators=(",", ":")))
+        for watcher in watchers:
+            watcher.put(delivery)
+        self.delivered += len(watchers)
+
+    def _check_statuses(self) -> None:
+        with self._lock:
+            job_ids = list(self._watchers)
+        if not job_ids:
+            return
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(events.job_key(job_id), "status")
+            statuses = pipe.execute()
+        for job_id, status in zip(job_ids, statuses):
+            status = status.decode() if status else "gone"
+            if status in events.TERMINAL or status == "gone":
+                for watcher in self._group(job_id):
+                    watcher.put(Delivery("check", event={"status": status}))

@@ -1,0 +1,186 @@
+"""The OpenAPI 3.1 description of the JSON API, built from the catalogue."""
+
+from __future__ import annotations
+
+from jobs import catalogue
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+_STATUS = {
+    "type": "string",
+    "enum": ["queued", "scheduled", "deferred", "started", "finished", "failed", "stopped", "canceled", "stopping"],
+}
+_URLS = {"type": "object", "additionalProperties": {"type": "string"}}
+_ACCEPTED = {
+    "type": "object",
+    "required": ["id", "status", "urls"],
+    "properties": {"id": {"type": "string"}, "status": _STATUS, "urls": _URLS},
+}
+_SUMMARY = {
+    "type": "object",
+    "required": ["id", "type", "status", "urls"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"type": ["string", "null"]},
+        "title": {"type": ["string", "null"]},
+        "status": _STATUS,
+        "progress": {"type": ["object", "null"]},
+        "created_at": {"type": ["string", "null"]},
+        "ended_at": {"type": ["string", "null"]},
+        "urls": _URLS,
+    },
+}
+_JOB = {
+    "type": "object",
+    "required": ["id", "status", "seq", "progress", "urls"],
+    "properties": {
+        **_SUMMARY["properties"],
+        "seq": {"type": "integer"},
+        "params": {"type": ["object", "null"]},
+        "log": {"type": "array", "items": {"type": "string"}},
+        "result": {},
+        "error": {"type": ["object", "null"]},
+        "attempt": {"type": "integer"},
+        "enqueued_at": {"type": ["string", "null"]},
+        "started_at": {"type": ["string", "null"]},
+    },
+}
+_JOB_TYPE = {
+    "type": "object",
+    "required": ["name", "title", "description", "params"],
+    "properties": {
+        "name": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "params": {"type": "object"},
+    },
+}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(description: str, schema: dict, status: str = "200") -> dict:
+    return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+def _submission(job_type: catalogue.JobType) -> dict:
+    return {
+        "type": "object",
+        "required": ["type"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"const": job_type.name},
+            "params": job_type.schema,
+            "notify_email": {"type": "string", "format": "email"},
+        },
+    }
+
+
+def openapi_spec() -> dict:
+    job_types = list(catalogue.CATALOGUE.values())
+    schemas = {
+        "Error": _ERROR,
+        "JobAccepted": _ACCEPTED,
+        "JobSummary": _SUMMARY,
+        "Job": _JOB,
+        "JobType": _JOB_TYPE,
+        **{f"Submit_{jt.name}": _submission(jt) for jt in job_types},
+    }
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    not_found = {"404": _error("No such job, or not yours")}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Spool", "version": "1.0", "description": "Run long Python jobs and watch them live."},
+        "paths": {
+            "/api/job-types": {
+                "get": {
+                    "summary": "List the job types",
+                    "responses": _ok("The catalogue", {"type": "array", "items": ref("JobType")}),
+                }
+            },
+            "/api/jobs": {
+                "post": {
+                    "summary": "Submit a job",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"oneOf": [ref(f"Submit_{jt.name}") for jt in job_types]}},
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["type"],
+                                    "properties": {"type": {"type": "string"}, "params": {"type": "string"}},
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        **_ok("Accepted", ref("JobAccepted"), "202"),
+                        "400": _error("Malformed request"),
+                        "404": _error("Unknown job type"),
+                        "409": _error("Idempotency key reused with another body"),
+                        "413": _error("Too large"),
+                        "415": _error("Unsupported content type"),
+                        "422": _error("Invalid parameters"),
+                        "429": _error("Over quota"),
+                    },
+                },
+                "get": {
+                    "summary": "List your jobs, newest first",
+                    "parameters": [
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    ],
+                    "responses": {
+                        **_ok(
+                            "A page of jobs",
+                            {
+                                "type": "object",
+                                "required": ["jobs", "page", "per_page", "total"],
+                                "properties": {
+                                    "jobs": {"type": "array", "items": ref("JobSummary")},
+                                    "page": {"type": "integer"},
+                                    "per_page": {"type": "integer"},
+                                    "total": {"type": "integer"},
+                                },
+                            },
+                        ),
+                        "400": _error("Bad paging"),
+                    },
+                },
+            },
+            "/api/jobs/{job_id}": {
+                "get": {"summary": "Show a job", "parameters": [job_id], "responses": {**_ok("The job", ref("Job")), **not_found}},
+                "delete": {
+                    "summary": "Cancel or stop a job",
+                    "parameters": [job_id],
+                    "responses": {**_ok("Canceled or stopping", ref("JobAccepted"), "202"), **not_found, "409": _error("Already over")},
+                },
+            },
+            "/api/jobs/{job_id}/retry": {
+                "post": {
+                    "summary": "Run a job again as a new job",
+                    "parameters": [job_id],
+                    "responses": {**_ok("Accepted", ref("JobAccepted"), "202"), **not_found, "409": _error("Type gone")},
+                }
+            },
+        },
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,207 @@
+"""The web's view of jobs: submit, read, list, cancel, retry, all scoped to an owner.
+
+This module is the one reader of the meta that `jobs.progress` writes.
+
+    store.submit(job_type, values, owner=owner_id())   # -> rq Job
+    store.get(job_id, owner)                           # -> rq Job, or aborts 404
+    store.snapshot(job)                                # -> what a page, the API and a socket show
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from flask import Flask, abort, current_app
+from redis import Redis
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+
+from jobs import catalogue, events
+from jobs.catalogue import JobType
+from jobs.runtime import SpoolJob, queue
+from jobs.settings import connect
+
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+WAITING = frozenset({"queued", "scheduled", "deferred"})
+
+
+class Conflict(Exception):
+    """The job is in a state that does not allow the request (already over, say)."""
+
+
+def init_app(app: Flask) -> None:
+    catalogue.load()
+    connection = connect(app.config["REDIS_URL"])
+    app.extensions["spool"] = {"redis": connection, "queues": {}}
+
+
+def redis() -> Redis:
+    return current_app.extensions["spool"]["redis"]
+
+
+def _queue(name: str):
+    queues = current_app.extensions["spool"]["queues"]
+    if name not in queues:
+        queues[name] = queue(name, redis())
+    return queues[name]
+
+
+def submit(job_type: JobType, values: dict, *, owner: str, notify_email: str | None = None) -> Job:
+    """Enqueue a validated job for `owner`, and index it under them, in one round trip."""
+    ttl = current_app.config["RESULT_TTL"]
+    job_id = uuid.uuid4().hex
+    meta = {"type": job_type.name, "owner": owner}
+    if notify_email:
+        meta["notify_email"] = notify_email
+    connection = redis()
+    with connection.pipeline() as pipe:
+        job = _queue(job_type.queue).enqueue_call(
+            job_type.func,
+            kwargs=values,
+            job_id=job_id,
+            timeout=job_type.timeout,
+            retry=job_type.retry,
+            result_ttl=ttl,
+            failure_ttl=ttl,
+            description=job_type.title,
+            meta=meta,
+            pipeline=pipe,
+        )
+        pipe.zadd(events.owner_key(owner), {job_id: time.time()})
+        pipe.expire(events.owner_key(owner), ttl)
+        pipe.execute()
+    return job
+
+
+def fetch(job_id: str) -> Job | None:
+    if not JOB_ID.match(job_id):
+        return None
+    try:
+        return SpoolJob.fetch(job_id, connection=redis(), serializer=_queue("default").serializer)
+    except NoSuchJobError:
+        return None
+
+
+def get(job_id: str, owner: str) -> Job:
+    """The owner's job, or 404: someone else's job is indistinguishable from none."""
+    job = fetch(job_id)
+    if job is None or job.meta.get("owner") != owner:
+        abort(404, description="There is no such job, or it is not yours.")
+    return job
+
+
+def list_for(owner: str, *, page: int = 1, per_page: int = 20) -> tuple[list[Job], int]:
+    """The owner's jobs, newest first, one page at a time; expired ones are forgotten."""
+    key = events.owner_key(owner)
+    connection = redis()
+    total = connection.zcard(key)
+    start = (page - 1) * per_page
+    ids = [i.decode() for i in connection.zrevrange(key, start, start + per_page - 1)]
+    jobs = SpoolJob.fetch_many(ids, connection=connection, serializer=_queue("default").serializer)
+    gone = [job_id for job_id, job in zip(ids, jobs) if job is None]
+    if gone:
+        connection.zrem(key, *gone)
+    return [j for j in jobs if j is not None], total - len(gone)
+
+
+def cancel(job: Job) -> str:
+    """Cancel a waiting job or stop a running one; return the status it is heading to."""
+    status = job.get_status(refresh=True)
+    if status in WAITING:
+        try:
+            job.cancel()
+        except InvalidJobOperation:
+            raise Conflict(f"The job is already {job.get_status()}.") from None
+        events.publish_status(redis(), job.id, "canceled")
+        return "canceled"
+    if status == "started":
+        send_stop_job_command(redis(), job.id, serializer=job.serializer)
+        return "stopping"
+    raise Conflict(f"The job is already {status}; there is nothing to cancel.")
+
+
+def job_type_of(job: Job) -> JobType | None:
+    return catalogue.CATALOGUE.get(job.meta.get("type", ""))
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+def explain(exc_string: str | None, status: str) -> dict | None:
+    """Turn what RQ recorded about a failure into words for the person who ran the job."""
+    if status == "stopped":
+        return {"message": "The job was stopped on request.", "detail": None}
+    if status == "canceled":
+        return {"message": "The job was canceled before it ran.", "detail": None}
+    if status != "failed":
+        return None
+    detail = (exc_string or "").strip()
+    last = detail.splitlines()[-1] if detail else ""
+    if "JobTimeoutException" in last:
+        seconds = re.search(r"\((\d+) seconds\)", last)
+        message = f"The job timed out after {seconds.group(1) if seconds else 'its time limit in'} seconds."
+    elif "terminated unexpectedly" in detail or "Work-horse" in detail:
+        message = "The worker running this job stopped unexpectedly (it may have run out of memory or been killed)."
+    elif "abandoned" in detail.lower() or not detail:
+        message = "The worker running this job disappeared before it finished."
+    elif "NotInCatalogue" in last:
+        message = "This job names a function that is not in the catalogue, so it was refused."
+    else:
+        name, _, text = last.partition(": ")
+        message = text.strip() or name.strip() or "The job failed."
+    return {"message": message, "detail": detail or None}
+
+
+def snapshot(job: Job) -> dict:
+    """Everything known about a job now: for pages, the API and the first socket message."""
+    connection = redis()
+    job.refresh()
+    seq_raw = connection.hget(events.job_key(job.id), events.SEQ_FIELD)
+    status = job.get_status(refresh=False)
+    status = getattr(status, "value", status)
+    job_type = job_type_of(job)
+    result = error = None
+    if status == "finished":
+        result = job.return_value()
+    elif status in ("failed", "stopped", "canceled"):
+        latest = job.latest_result() if status == "failed" else None
+        error = explain(latest.exc_string if latest else None, status)
+    base = f"/api/jobs/{job.id}"
+    return {
+        "id": job.id,
+        "type": job.meta.get("type"),
+        "title": job_type.title if job_type else job.description,
+        "status": status,
+        "seq": int(seq_raw or 0),
+        "params": job.kwargs,
+        "progress": job.meta.get("progress"),
+        "log": [line.decode() for line in connection.lrange(events.log_key(job.id), -100, -1)],
+        "result": result,
+        "error": error,
+        "attempt": (job.number_of_retries or 0) + 1,
+        "created_at": _iso(job.created_at),
+        "enqueued_at": _iso(job.enqueued_at),
+        "started_at": _iso(job.started_at),
+        "ended_at": _iso(job.ended_at),
+        "urls": {"self": base, "page": f"/jobs/{job.id}", "ws": f"/ws/jobs/{job.id}"},
+    }
+
+
+def summary(job: Job) -> dict:
+    """The short form of a job for lists."""
+    status = job.get_status(refresh=False)
+    job_type = job_type_of(job)
+    return {
+        "id": job.id,
+        "type": job.meta.get("type"),
+        "title": job_type.title if job_type else job.description,
+        "status": getattr(status, "value", status),
+        "progress": job.meta.get("progress"),
+        "created_at": _iso(job.created_at),
+        "ended_at": _iso(job.ended_at),
+        "urls": {"self": f"/api/jobs/{job.id}", "page": f"/jobs/{job.id}"},
+    }

@@ -1,0 +1,90 @@
+"""The live progress socket: GET /ws/jobs/<id>.
+
+Sends a snapshot, then progress/log/status events in `seq` order, then a final snapshot
+on a terminal status, and closes. Ownership and Origin are checked before the upgrade.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Flask, current_app, request
+from flask_sock import Sock
+from rq.exceptions import NoSuchJobError
+
+from jobs import events
+from webapp import store
+from webapp.auth import check_origin, current_owner
+from webapp.hub import Hub
+
+bp = Blueprint("ws", __name__)
+sock = Sock()
+IDLE_CHECK = 5.0
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["spool"]["hub"] = Hub(app.extensions["spool"]["redis"])
+    app.register_blueprint(bp)
+    sock.init_app(app)
+
+
+@bp.before_request
+def _guard():
+    check_origin()
+    store.get(request.view_args["job_id"], current_owner() or "")
+
+
+def _send(ws, message: dict) -> None:
+    ws.send(json.dumps(message, separators=(",", ":"), default=str))
+
+
+def _snapshot(job_id: str) -> dict:
+    job = store.fetch(job_id)
+    if job is None:
+        raise NoSuchJobError(job_id)
+    return {"type": "snapshot", **store.snapshot(job)}
+
+
+@sock.route("/ws/jobs/<job_id>", bp=bp)
+def job_events(ws, job_id: str):
+    """Stream a job's progress to its owner."""
+    hub: Hub = current_app.extensions["spool"]["hub"]
+    watcher = hub.watch(job_id)  # before the snapshot, so nothing falls between them
+    try:
+        _stream(ws, job_id, watcher)
+    except NoSuchJobError:  # expired or deleted while watched: nothing more will come
+        pass
+    finally:
+        hub.unwatch(watcher)
+
+
+def _stream(ws, job_id: str, watcher) -> None:
+    snapshot = _snapshot(job_id)
+    _send(ws, snapshot)
+    last_seq = snapshot["seq"]
+    if snapshot["status"] in events.TERMINAL:
+        return
+    while ws.connected:
+        delivery = watcher.get(timeout=IDLE_CHECK)
+        if delivery is None:
+            continue
+        if delivery.kind == "event":
+            if delivery.seq <= last_seq:
+                continue
+            ws.send(delivery.text)
+            last_seq = delivery.seq
+            final = delivery.event["type"] == "status" and delivery.event["status"] in events.TERMINAL
+        elif delivery.kind == "check" and delivery.event["status"] == "gone":
+            return
+        else:  # a status check found it over, or events may have been missed
+            snapshot = _snapshot(job_id)
+            final = snapshot["status"] in events.TERMINAL
+            if snapshot["seq"] > last_seq or final:
+                _send(ws, snapshot)
+                last_seq = snapshot["seq"]
+                if final:
+                    return
+            continue
+        if final:
+            _send(ws, _snapshot(job_id))
+            return
