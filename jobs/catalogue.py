@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel
 from rq import Retry
@@ -20,6 +22,7 @@ from rq import Retry
 from jobs import params as _params
 
 # Every module that defines job types; workers import them all before forking.
+# SPOOL_JOB_MODULES adds a deployment's own modules (comma-separated dotted names).
 JOB_MODULES = ("jobs.primes",)
 
 
@@ -98,7 +101,8 @@ def job(
 
 def load() -> dict[str, JobType]:
     """Import every job module so that the catalogue is complete."""
-    for module in JOB_MODULES:
+    extra = [m.strip() for m in os.environ.get("SPOOL_JOB_MODULES", "").split(",") if m.strip()]
+    for module in (*JOB_MODULES, *extra):
         importlib.import_module(module)
     return CATALOGUE
 

@@ -59,6 +59,11 @@ def json_schema(model: type[BaseModel]) -> dict:
     schema = model.model_json_schema()
     schema.pop("title", None)
     for name, prop in schema.get("properties", {}).items():
+        # `X | None = None` is an optional X: describe it as X, which a form can show.
+        branches = [b for b in prop.get("anyOf", ()) if b.get("type") != "null"]
+        if len(branches) == 1 and len(prop["anyOf"]) == 2:
+            del prop["anyOf"]
+            prop.update({k: v for k, v in branches[0].items() if k not in prop})
         prop.setdefault("title", name.replace("_", " ").capitalize())
     return schema
 

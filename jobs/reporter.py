@@ -62,7 +62,9 @@ class Reporter:
             if pending is not None and pending is not self._sent:
                 state = self._state(*pending)
                 self.job.meta["progress"] = state
-                events.publish(connection, self.job.id, {"type": "progress", **state}, meta=self.job.meta, pipeline=pipe)
+                events.publish(
+                    connection, self.job.id, {"type": "progress", **state}, meta=self.job.meta, pipeline=pipe
+                )
             pipe.execute()
         self._sent = pending
 

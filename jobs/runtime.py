@@ -71,7 +71,8 @@ class SpoolWorker(Worker):
 
     def _announce(self, job: Job) -> None:
         try:
-            events.publish_status(self.connection, job.id, job.get_status(refresh=True))
+            status = job.get_status(refresh=True)
+            events.publish_status(self.connection, job.id, getattr(status, "value", status))
         except Exception:
             self.log.exception("could not publish the status of job %s", job.id)
 

@@ -1,6 +1,6 @@
 """The Spool web app: pages, JSON API, live progress sockets and the operators' dashboard.
 
-    gunicorn -c gunicorn.conf.py "webapp:create_app()"
+gunicorn -c gunicorn.conf.py "webapp:create_app()"
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
 
-    from webapp import api, auth, errors, pages, store, ws
+    from webapp import api, auth, errors, health, pages, store, ws
 
     store.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     ws.init_app(app)
     return app

@@ -31,7 +31,7 @@ def _submission() -> tuple[dict, dict]:
     if request.mimetype == "application/json":
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            abort(400, description="The body must be a JSON object like {\"type\": ..., \"params\": {...}}.")
+            abort(400, description='The body must be a JSON object like {"type": ..., "params": {...}}.')
         return body, {}
     if request.mimetype == "multipart/form-data":
         raw = request.form.get("params", "{}")
@@ -58,15 +58,19 @@ def _page_args() -> tuple[int, int]:
 
 
 def _accepted(job, status: str | None = None):
-    return {
-        "id": job.id,
-        "status": status or job.get_status(refresh=False),
-        "urls": {
-            "self": url_for("api.job", job_id=job.id),
-            "page": url_for("pages.job", job_id=job.id),
-            "ws": f"/ws/jobs/{job.id}",
+    return (
+        {
+            "id": job.id,
+            "status": status or store.status_of(job, refresh=False),
+            "urls": {
+                "self": url_for("api.job", job_id=job.id),
+                "page": url_for("pages.job", job_id=job.id),
+                "ws": f"/ws/jobs/{job.id}",
+            },
         },
-    }, 202, {"Location": url_for("api.job", job_id=job.id)}
+        202,
+        {"Location": url_for("api.job", job_id=job.id)},
+    )
 
 
 @bp.get("/job-types")

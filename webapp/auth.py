@@ -34,14 +34,15 @@ def current_owner() -> str | None:
 
 
 def protect_api_call() -> None:
-    """Refuse a state-changing API call riding on a cookie unless a page could not forge it.
+    """Refuse an API POST riding on a cookie unless a page on another site could not forge it.
 
-    Browsers cannot send `Content-Type: application/json` cross-site without CORS (which
-    Spool never grants), so such calls pass; anything else needs the X-CSRFToken header.
+    Only POST can be sent cross-site without a CORS preflight (which Spool never grants),
+    and then only with a form-like content type: JSON passes, anything else needs the
+    X-CSRFToken header. Bearer-token calls carry no cookie and need neither.
     """
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method != "POST" or request.mimetype == "application/json":
         return
-    if request.mimetype == "application/json":
+    if request.headers.get("Authorization", "").startswith("Bearer "):
         return
     csrf.protect()
 

@@ -39,9 +39,7 @@ def error_response(status: int, message: str, fields: dict | None = None, code: 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return error_response(
-            400, f"{exc.description} Reload the page and try again.", code="csrf_failed"
-        )
+        return error_response(400, f"{exc.description} Reload the page and try again.", code="csrf_failed")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

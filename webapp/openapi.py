@@ -71,7 +71,10 @@ _JOB_TYPE = {
 
 
 def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _ok(description: str, schema: dict, status: str = "200") -> dict:
@@ -117,7 +120,9 @@ def openapi_spec() -> dict:
             "/api/jobs": {
                 "post": {
                     "summary": "Submit a job",
-                    "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
+                    "parameters": [
+                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -146,7 +151,11 @@ def openapi_spec() -> dict:
                     "summary": "List your jobs, newest first",
                     "parameters": [
                         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {
+                            "name": "per_page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
                     ],
                     "responses": {
                         **_ok(
@@ -167,18 +176,30 @@ def openapi_spec() -> dict:
                 },
             },
             "/api/jobs/{job_id}": {
-                "get": {"summary": "Show a job", "parameters": [job_id], "responses": {**_ok("The job", ref("Job")), **not_found}},
+                "get": {
+                    "summary": "Show a job",
+                    "parameters": [job_id],
+                    "responses": {**_ok("The job", ref("Job")), **not_found},
+                },
                 "delete": {
                     "summary": "Cancel or stop a job",
                     "parameters": [job_id],
-                    "responses": {**_ok("Canceled or stopping", ref("JobAccepted"), "202"), **not_found, "409": _error("Already over")},
+                    "responses": {
+                        **_ok("Canceled or stopping", ref("JobAccepted"), "202"),
+                        **not_found,
+                        "409": _error("Already over"),
+                    },
                 },
             },
             "/api/jobs/{job_id}/retry": {
                 "post": {
                     "summary": "Run a job again as a new job",
                     "parameters": [job_id],
-                    "responses": {**_ok("Accepted", ref("JobAccepted"), "202"), **not_found, "409": _error("Type gone")},
+                    "responses": {
+                        **_ok("Accepted", ref("JobAccepted"), "202"),
+                        **not_found,
+                        "409": _error("Type gone"),
+                    },
                 }
             },
         },

@@ -24,7 +24,7 @@ from jobs.catalogue import JobType
 from jobs.runtime import SpoolJob, queue
 from jobs.settings import connect
 
-JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 WAITING = frozenset({"queued", "scheduled", "deferred"})
 
 
@@ -76,6 +76,11 @@ def submit(job_type: JobType, values: dict, *, owner: str, notify_email: str | N
     return job
 
 
+def status_of(job: Job, refresh: bool = True) -> str:
+    status = job.get_status(refresh=refresh)
+    return getattr(status, "value", status)
+
+
 def fetch(job_id: str) -> Job | None:
     if not JOB_ID.match(job_id):
         return None
@@ -109,12 +114,12 @@ def list_for(owner: str, *, page: int = 1, per_page: int = 20) -> tuple[list[Job
 
 def cancel(job: Job) -> str:
     """Cancel a waiting job or stop a running one; return the status it is heading to."""
-    status = job.get_status(refresh=True)
+    status = status_of(job)
     if status in WAITING:
         try:
             job.cancel()
         except InvalidJobOperation:
-            raise Conflict(f"The job is already {job.get_status()}.") from None
+            raise Conflict(f"The job is already {status_of(job)}.") from None
         events.publish_status(redis(), job.id, "canceled")
         return "canceled"
     if status == "started":
@@ -161,8 +166,7 @@ def snapshot(job: Job) -> dict:
     connection = redis()
     job.refresh()
     seq_raw = connection.hget(events.job_key(job.id), events.SEQ_FIELD)
-    status = job.get_status(refresh=False)
-    status = getattr(status, "value", status)
+    status = status_of(job, refresh=False)
     job_type = job_type_of(job)
     result = error = None
     if status == "finished":
@@ -193,13 +197,12 @@ def snapshot(job: Job) -> dict:
 
 def summary(job: Job) -> dict:
     """The short form of a job for lists."""
-    status = job.get_status(refresh=False)
     job_type = job_type_of(job)
     return {
         "id": job.id,
         "type": job.meta.get("type"),
         "title": job_type.title if job_type else job.description,
-        "status": getattr(status, "value", status),
+        "status": status_of(job, refresh=False),
         "progress": job.meta.get("progress"),
         "created_at": _iso(job.created_at),
         "ended_at": _iso(job.ended_at),

@@ -42,7 +42,8 @@ def _snapshot(job_id: str) -> dict:
     job = store.fetch(job_id)
     if job is None:
         raise NoSuchJobError(job_id)
-    return {"type": "snapshot", **store.snapshot(job)}
+    snapshot = store.snapshot(job)
+    return {**snapshot, "type": "snapshot", "job_type": snapshot["type"]}
 
 
 @sock.route("/ws/jobs/<job_id>", bp=bp)

@@ -1,0 +1,132 @@
+"""The live progress socket, over a real socket to gunicorn, fed by a real worker."""
+
+import json
+
+import pytest
+import requests
+import websocket
+
+from tests.conftest import wait_for
+
+
+class Browser:
+    """A requests session that also opens the job socket with its cookie, like a page does."""
+
+    def __init__(self, server):
+        self.server = server
+        self.http = requests.Session()
+        self.sockets = []
+
+    def close(self):
+        for ws in self.sockets:
+            ws.close()
+        self.http.close()
+
+    def submit(self, job_type: str, **params) -> str:
+        response = self.http.post(f"{self.server.url}/api/jobs", json={"type": job_type, "params": params})
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def socket(self, job_id: str, origin: str | None = None):
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{self.server.port}/ws/jobs/{job_id}",
+            header=[f"Cookie: {cookie}"],
+            origin=origin or self.server.url,
+            timeout=30,
+        )
+        self.sockets.append(ws)
+        return ws
+
+
+def messages(ws) -> list[dict]:
+    """Every message until the server closes the socket."""
+    out = []
+    while True:
+        try:
+            raw = ws.recv()
+        except websocket.WebSocketConnectionClosedException:
+            return out
+        if not raw:
+            return out
+        out.append(json.loads(raw))
+
+
+@pytest.fixture
+def browser(live_server, redis):
+    browser = Browser(live_server)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def stranger(live_server):
+    browser = Browser(live_server)
+    yield browser
+    browser.close()
+
+
+def test_socket_streams_snapshot_events_and_final_state(browser, worker):
+    job_id = browser.submit("steps", n=5, pause=0.15)
+    got = messages(browser.socket(job_id))
+    assert got[0]["type"] == "snapshot"
+    assert got[-1]["type"] == "snapshot" and got[-1]["status"] == "finished"
+    assert got[-1]["result"] == {"steps": 5}
+    events = got[1:-1]
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs)) and seqs[0] > got[0]["seq"]
+    assert {"status", "progress", "log"} <= {e["type"] for e in events}
+    assert events[-1] == {"type": "status", "status": "finished", "seq": seqs[-1]}
+    progress = [e for e in events if e["type"] == "progress"]
+    assert progress[-1]["done"] == 5 and progress[-1]["percent"] == 100.0
+    logs = [e["line"] for e in events if e["type"] == "log"]
+    assert logs[-1] == "did step 5"
+
+
+def test_a_late_socket_gets_the_final_snapshot_at_once(browser, worker, redis):
+    job_id = browser.submit("steps", n=2)
+    wait_for(lambda: redis.hget(f"rq:job:{job_id}", "status") == b"finished", 30, "the job to finish")
+    got = messages(browser.socket(job_id))
+    assert len(got) == 1
+    assert got[0]["type"] == "snapshot" and got[0]["status"] == "finished" and got[0]["result"] == {"steps": 2}
+
+
+def test_a_canceled_job_ends_the_stream(browser):
+    job_id = browser.submit("steps", n=2)  # no worker: stays queued
+    ws = browser.socket(job_id)
+    assert json.loads(ws.recv())["status"] == "queued"
+    assert browser.http.delete(f"{browser.server.url}/api/jobs/{job_id}").status_code == 202
+    rest = messages(ws)
+    assert rest[0]["type"] == "status" and rest[0]["status"] == "canceled"
+    assert rest[-1]["type"] == "snapshot" and rest[-1]["status"] == "canceled"
+
+
+def test_a_stopped_job_ends_the_stream(browser, worker):
+    job_id = browser.submit("block", seconds=60)
+    ws = browser.socket(job_id)
+    while json.loads(ws.recv()).get("status") != "started":
+        pass
+    assert browser.http.delete(f"{browser.server.url}/api/jobs/{job_id}").json()["status"] == "stopping"
+    final = messages(ws)[-1]
+    assert final["type"] == "snapshot" and final["status"] == "stopped"
+
+
+def test_another_owners_socket_is_404(browser, stranger, live_server):
+    job_id = browser.submit("steps", n=1)
+    stranger.http.get(live_server.url + "/")  # has a session of its own
+    with pytest.raises(websocket.WebSocketBadStatusException) as exc:
+        stranger.socket(job_id)
+    assert exc.value.status_code == 404
+
+
+def test_a_foreign_origin_is_refused(browser):
+    job_id = browser.submit("steps", n=1)
+    with pytest.raises(websocket.WebSocketBadStatusException) as exc:
+        browser.socket(job_id, origin="https://evil.example")
+    assert exc.value.status_code == 403
+
+
+def test_plain_http_to_the_socket_url_is_an_error(browser):
+    job_id = browser.submit("steps", n=1)
+    response = browser.http.get(f"{browser.server.url}/ws/jobs/{job_id}")
+    assert response.status_code == 400
