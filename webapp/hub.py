@@ -155,7 +155,7 @@ class Hub:
             for job_id in job_ids:
                 pipe.hget(events.job_key(job_id), "status")
             statuses = pipe.execute()
-        for job_id, status in zip(job_ids, statuses):
+        for job_id, status in zip(job_ids, statuses, strict=True):
             status = status.decode() if status else "gone"
             if status in events.TERMINAL or status == "gone":
                 for watcher in self._group(job_id):

@@ -106,7 +106,7 @@ def list_for(owner: str, *, page: int = 1, per_page: int = 20) -> tuple[list[Job
     start = (page - 1) * per_page
     ids = [i.decode() for i in connection.zrevrange(key, start, start + per_page - 1)]
     jobs = SpoolJob.fetch_many(ids, connection=connection, serializer=_queue("default").serializer)
-    gone = [job_id for job_id, job in zip(ids, jobs) if job is None]
+    gone = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
     if gone:
         connection.zrem(key, *gone)
     return [j for j in jobs if j is not None], total - len(gone)
