@@ -23,7 +23,7 @@ from jobs import params as _params
 
 # Every module that defines job types; workers import them all before forking.
 # SPOOL_JOB_MODULES adds a deployment's own modules (comma-separated dotted names).
-JOB_MODULES = ("jobs.primes",)
+JOB_MODULES = ("jobs.primes", "jobs.housekeeping")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class JobType:
     timeout: str | int
     retry: Retry | None
     model: type[BaseModel] = field(repr=False)
+    # Internal job types (housekeeping) run on workers but are not offered to users.
+    internal: bool = False
 
     @property
     def func_name(self) -> str:
@@ -75,8 +77,12 @@ def job(
     queue: str = "default",
     timeout: str | int = "10m",
     retry: Retry | None = None,
+    internal: bool = False,
 ):
-    """Register a top-level function as a job type; the function itself is returned unchanged."""
+    """Register a top-level function as a job type; the function itself is returned unchanged.
+
+    `internal=True` keeps it off the public catalogue: only the clock and operators enqueue it.
+    """
 
     def register(func: Callable) -> Callable:
         doc = inspect.getdoc(func) or ""
@@ -89,6 +95,7 @@ def job(
             timeout=timeout,
             retry=retry,
             model=_params.params_model(func),
+            internal=internal,
         )
         if job_type.name in CATALOGUE and CATALOGUE[job_type.name].func_name != job_type.func_name:
             raise ValueError(f"two job types are named {job_type.name!r}")
@@ -105,6 +112,11 @@ def load() -> dict[str, JobType]:
     for module in (*JOB_MODULES, *extra):
         importlib.import_module(module)
     return CATALOGUE
+
+
+def public() -> dict[str, JobType]:
+    """The job types users may see and submit."""
+    return {name: jt for name, jt in CATALOGUE.items() if not jt.internal}
 
 
 def by_func_name(func_name: str | None) -> JobType | None:

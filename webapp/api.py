@@ -21,9 +21,10 @@ MAX_PER_PAGE = 100
 
 
 def _job_type(name) -> catalogue.JobType:
-    if not isinstance(name, str) or name not in catalogue.CATALOGUE:
+    public = catalogue.public()
+    if not isinstance(name, str) or name not in public:
         abort(404, description=f"There is no job type {name!r}; GET /api/job-types lists them.")
-    return catalogue.CATALOGUE[name]
+    return public[name]
 
 
 def _submission() -> tuple[dict, dict]:
@@ -76,7 +77,7 @@ def _accepted(job, status: str | None = None):
 @bp.get("/job-types")
 def job_types():
     """List the job types with their parameters as JSON Schema."""
-    return [jt.describe() for jt in catalogue.CATALOGUE.values()]
+    return [jt.describe() for jt in catalogue.public().values()]
 
 
 @bp.post("/jobs")
@@ -97,9 +98,10 @@ def submit():
 
 @bp.get("/jobs")
 def jobs():
-    """List the caller's jobs, newest first."""
+    """List the caller's jobs, newest first (?status= and ?type= filter them)."""
     page, per_page = _page_args()
-    items, total = store.list_for(owner_id(), page=page, per_page=per_page)
+    status, type_name = request.args.get("status") or None, request.args.get("type") or None
+    items, total = store.list_for(owner_id(), page=page, per_page=per_page, status=status, type_name=type_name)
     return {"jobs": [store.summary(j) for j in items], "page": page, "per_page": per_page, "total": total}
 
 

@@ -95,7 +95,7 @@ def _submission(job_type: catalogue.JobType) -> dict:
 
 
 def openapi_spec() -> dict:
-    job_types = list(catalogue.CATALOGUE.values())
+    job_types = list(catalogue.public().values())
     schemas = {
         "Error": _ERROR,
         "JobAccepted": _ACCEPTED,

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from jobs import catalogue
 from jobs.params import ParamsError
-from webapp import store
+from webapp import present, store
 from webapp.auth import owner_id
 
 bp = Blueprint("pages", __name__)
+PER_PAGE = 20
+
+
+@bp.app_context_processor
+def _presenters() -> dict:
+    return {
+        "status_label": present.status_label,
+        "when": present.when,
+        "result_view": present.result_view,
+        "active": present.ACTIVE,
+        "terminal": present.TERMINAL,
+    }
 
 
 def _job_type(name: str) -> catalogue.JobType:
-    if name not in catalogue.CATALOGUE:
+    public = catalogue.public()
+    if name not in public:
         abort(404, description=f"There is no job type called {name!r}.")
-    return catalogue.CATALOGUE[name]
+    return public[name]
 
 
 def form_values(job_type: catalogue.JobType, form) -> dict:
@@ -36,7 +51,7 @@ def form_values(job_type: catalogue.JobType, form) -> dict:
 @bp.get("/")
 def index():
     """Show the catalogue of job types."""
-    return render_template("index.html", job_types=catalogue.CATALOGUE.values())
+    return render_template("index.html", job_types=catalogue.public().values())
 
 
 @bp.route("/jobs/new/<type_name>", methods=["GET", "POST"])
@@ -44,7 +59,10 @@ def new(type_name: str):
     """Show a job type's form, and submit it."""
     job_type = _job_type(type_name)
     if request.method == "GET":
-        return render_template("form.html", job_type=job_type, values={}, errors={})
+        values = {}
+        if request.args.get("from"):  # "change values and run": start from an earlier job's values
+            values = store.get(request.args["from"], owner_id()).kwargs
+        return render_template("form.html", job_type=job_type, values=values, errors={})
     values = form_values(job_type, request.form)
     try:
         clean = job_type.validate(values)
@@ -56,18 +74,30 @@ def new(type_name: str):
 
 @bp.get("/jobs")
 def jobs():
-    """List the user's jobs, newest first."""
-    page = request.args.get("page", 1, type=int)
-    page = max(page, 1)
-    items, total = store.list_for(owner_id(), page=page, per_page=20)
-    return render_template("jobs.html", jobs=[store.summary(j) for j in items], page=page, total=total, per_page=20)
+    """List the user's jobs, newest first, filtered by status and type."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    status = request.args.get("status") or None
+    type_name = request.args.get("type") or None
+    items, total = store.list_for(owner_id(), page=page, per_page=PER_PAGE, status=status, type_name=type_name)
+    return render_template(
+        "jobs.html",
+        jobs=[store.summary(j) for j in items],
+        page=page,
+        total=total,
+        per_page=PER_PAGE,
+        status=status,
+        type_name=type_name,
+        statuses=present.STATUS_LABELS,
+        job_types=catalogue.public().values(),
+    )
 
 
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     """Show a job live: progress, log, then its result or error."""
     snapshot = store.snapshot(store.get(job_id, owner_id()))
-    return render_template("job.html", job=snapshot, job_type=catalogue.CATALOGUE.get(snapshot["type"] or ""))
+    job_type = catalogue.public().get(snapshot["type"] or "")
+    return render_template("job.html", job=snapshot, job_type=job_type, now=time.time())
 
 
 @bp.post("/jobs/<job_id>/cancel")

@@ -1,0 +1,57 @@
+"""Housekeeping that the clock runs (see jobs/schedule.py): forget what Redis has expired.
+
+Job hashes expire on their own (RQ's result and failure TTLs); what points at them does not:
+an owner's index keeps the ids of jobs long gone, a log may outlive its job, and RQ's
+registries keep entries until someone cleans them. Safe to run at any time, any number of times.
+"""
+
+from __future__ import annotations
+
+from rq import Queue, get_current_job
+from rq.registry import clean_registries
+
+from jobs import events
+from jobs.catalogue import job
+from jobs.runtime import queue
+from jobs.settings import connect
+
+BATCH = 500
+
+
+def _connection():
+    current = get_current_job()
+    return current.connection if current else connect()
+
+
+def _missing(connection, job_ids: list[str]) -> list[str]:
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.exists(events.job_key(job_id))
+        found = pipe.execute()
+    return [job_id for job_id, exists in zip(job_ids, found, strict=True) if not exists]
+
+
+@job(title="Sweep expired records", timeout="30m", internal=True)
+def sweep() -> dict:
+    """Drop expired jobs from owner indexes, orphaned logs, and stale registry entries."""
+    connection = _connection()
+    forgotten = 0
+    for key in connection.scan_iter(match=events.owner_key("*"), count=BATCH):
+        cursor = 0
+        while True:
+            cursor, members = connection.zscan(key, cursor, count=BATCH)
+            gone = _missing(connection, [m.decode() for m, _ in members])
+            if gone:
+                forgotten += connection.zrem(key, *gone)
+            if cursor == 0:
+                break
+    orphans = 0
+    prefix = events.log_key("")
+    for key in connection.scan_iter(match=prefix + "*", count=BATCH):
+        job_id = key.decode().removeprefix(prefix)
+        if _missing(connection, [job_id]):
+            orphans += connection.delete(key)
+    queues = Queue.all(connection=connection)
+    for name in {q.name for q in queues}:
+        clean_registries(queue(name, connection))
+    return {"owner_entries_forgotten": forgotten, "orphaned_logs_deleted": orphans, "queues_cleaned": len(queues)}

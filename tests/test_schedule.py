@@ -1,0 +1,71 @@
+"""The clock: `rq cron jobs/schedule.py` enqueues housekeeping that Spool's workers run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from rq.cron import get_cron_job_ids
+from rq.serializers import JSONSerializer
+
+from jobs import events
+from jobs.runtime import SpoolJob
+from tests.conftest import ROOT, VAR, api_submit, wait_for, wait_status
+
+
+@pytest.fixture
+def clock(redis):
+    """A real `rq cron` process on the project's schedule file, as the Procfile runs it."""
+    log = (VAR / f"clock-{os.getpid()}-{time.monotonic_ns()}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rq.cli", "cron", "--url", os.environ["REDIS_URL"], "jobs/schedule.py"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(15)
+    log.close()
+
+
+def test_cron_enqueued_sweep_runs_on_a_spool_worker(client, redis, worker, clock):
+    kept = api_submit(client, "steps", n=1)
+    wait_status(client, kept, "finished")
+    owner_key = next(k.decode() for k in redis.scan_iter(events.owner_key("*")))
+    redis.zadd(owner_key, {"long-gone-job": time.time()})
+    redis.rpush(events.log_key("long-gone-job"), "an orphaned line")
+
+    job_id = wait_for(lambda: next(iter(get_cron_job_ids("sweep", redis)), None), 30, "the clock to enqueue a sweep")
+
+    def finished():
+        job = SpoolJob.fetch(job_id, connection=redis, serializer=JSONSerializer)
+        return job if job.get_status() in ("finished", "failed") else None
+
+    job = wait_for(finished, 30, "the sweep to finish")
+    assert job.get_status() == "finished", job.latest_result().exc_string
+    assert job.return_value()["owner_entries_forgotten"] == 1
+    assert job.return_value()["orphaned_logs_deleted"] == 1
+    assert [m.decode() for m in redis.zrange(owner_key, 0, -1)] == [kept]
+    assert not redis.exists(events.log_key("long-gone-job"))
+    assert job.meta["type"] == "sweep"
+
+
+def test_internal_job_types_are_hidden_from_users(client):
+    assert "sweep" not in [t["name"] for t in client.get("/api/job-types").get_json()]
+    assert client.post("/api/jobs", json={"type": "sweep", "params": {}}).status_code == 404
+    assert client.get("/jobs/new/sweep").status_code == 404
+    assert "sweep" not in client.get("/").get_data(as_text=True)
+    assert "sweep" not in str(client.get("/api/openapi.json").get_json())
+
+
+def test_only_catalogued_functions_can_be_scheduled():
+    from jobs.schedule import every
+
+    with pytest.raises(ValueError, match="not a catalogued job type"):
+        every(print, minutes=1)
