@@ -38,6 +38,12 @@ class JobType:
     model: type[BaseModel] = field(repr=False)
     # Internal job types (housekeeping) run on workers but are not offered to users.
     internal: bool = False
+    # Says why the job type cannot run here (a missing library), or None when it can.
+    requires: Callable[[], str | None] | None = field(default=None, repr=False)
+
+    @property
+    def unavailable(self) -> str | None:
+        return self.requires() if self.requires else None
 
     @property
     def func_name(self) -> str:
@@ -55,7 +61,10 @@ class JobType:
         return _params.validate(self.model, raw)
 
     def describe(self) -> dict:
-        return {"name": self.name, "title": self.title, "description": self.description, "params": self.schema}
+        described = {"name": self.name, "title": self.title, "description": self.description, "params": self.schema}
+        if self.unavailable:
+            described["unavailable"] = self.unavailable
+        return described
 
 
 CATALOGUE: dict[str, JobType] = {}
@@ -78,10 +87,12 @@ def job(
     timeout: str | int = "10m",
     retry: Retry | None = None,
     internal: bool = False,
+    requires: Callable[[], str | None] | None = None,
 ):
     """Register a top-level function as a job type; the function itself is returned unchanged.
 
     `internal=True` keeps it off the public catalogue: only the clock and operators enqueue it.
+    `requires` is called when the job type is offered; a string it returns says why it cannot run.
     """
 
     def register(func: Callable) -> Callable:
@@ -96,6 +107,7 @@ def job(
             retry=retry,
             model=_params.params_model(func),
             internal=internal,
+            requires=requires,
         )
         if job_type.name in CATALOGUE and CATALOGUE[job_type.name].func_name != job_type.func_name:
             raise ValueError(f"two job types are named {job_type.name!r}")

@@ -8,7 +8,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from jobs import Upload, job, log, progress
+from jobs import Upload, files, job, log, progress
+
+# The smallest valid PNG: one transparent pixel.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
+)
 
 
 @job(title="Steps", timeout=60)
@@ -64,3 +70,18 @@ def every_type(
 ) -> dict:
     """Echo the parameters back."""
     return {"count": count, "ratio": ratio, "name": name, "loud": loud, "colour": colour, "lines": lines}
+
+
+@job(title="Echo file", timeout=30)
+def echo_file(data: Upload, note: str = "") -> dict:
+    """Read an uploaded file and attach it back, with a tiny PNG."""
+    upload = files.open_upload(data)
+    files.attach("copy.txt", upload.data, upload.content_type or "text/plain")
+    files.attach("dot.png", PNG_1X1, "image/png")
+    return {"name": upload.name, "size": len(upload.data), "first_line": upload.text().splitlines()[0], "note": note}
+
+
+@job(title="Table", timeout=30)
+def table(note: str = "three rows") -> dict:
+    """Return a small table, as a result with rows does."""
+    return {"note": note, "table": {"columns": ["name", "count"], "rows": [["b", 10], ["a", 9], ["c", 100]]}}

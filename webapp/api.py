@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, Response, abort, request, url_for
 
-from jobs import catalogue
+from jobs import catalogue, files
 from jobs.params import ParamsError
-from webapp import store
+from webapp import store, submission
 from webapp.auth import csrf, owner_id, protect_api_call
 from webapp.errors import error_response
 from webapp.openapi import openapi_spec
@@ -89,10 +89,12 @@ def submit():
         abort(400, description=f"Unknown field(s) {', '.join(sorted(unknown))}: send type, params and notify_email.")
     job_type = _job_type(body.get("type"))
     try:
-        values = job_type.validate(body.get("params", {}))
+        values, email = submission.clean(job_type, body.get("params", {}), files, body.get("notify_email"))
     except ParamsError as exc:
         return error_response(422, "Some parameters are not valid.", fields=exc.fields)
-    job = store.submit(job_type, values, owner=owner_id())
+    except submission.Unavailable as exc:
+        return error_response(503, str(exc), code="job_type_unavailable")
+    job = store.submit(job_type, values, owner=owner_id(), notify_email=email)
     return _accepted(job)
 
 
@@ -131,6 +133,24 @@ def retry(job_id: str):
         return error_response(409, "This job's type no longer exists, so it cannot be run again.")
     job = store.submit(job_type, job_type.validate(old.kwargs), owner=owner_id())
     return _accepted(job)
+
+
+@bp.get("/jobs/<job_id>/files/<name>")
+def job_file(job_id: str, name: str):
+    """Download a file that a job attached to its result."""
+    job = store.get(job_id, owner_id())
+    found = files.read(store.redis(), job.id, name)
+    if found is None:
+        abort(404, description=f"This job has no file called {name!r}.")
+    data, content_type = found
+    # Only a chart is shown in the browser; anything else is saved, so a file cannot run as a page.
+    disposition = "inline" if content_type == "image/png" else "attachment"
+    response = Response(data, content_type=content_type or "application/octet-stream")
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/openapi.json")

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from jobs import catalogue
 from jobs.params import ParamsError
-from webapp import present, store
+from jobs.settings import settings
+from webapp import present, store, submission
 from webapp.auth import owner_id
 
 bp = Blueprint("pages", __name__)
@@ -19,11 +20,17 @@ PER_PAGE = 20
 def _presenters() -> dict:
     return {
         "status_label": present.status_label,
+        "status_labels": present.STATUS_LABELS,
         "when": present.when,
         "result_view": present.result_view,
         "active": present.ACTIVE,
         "terminal": present.TERMINAL,
     }
+
+
+@bp.app_context_processor
+def _submission_limits() -> dict:
+    return {"email_enabled": submission.email_enabled(), "max_upload_mb": settings.max_upload_mb}
 
 
 def _job_type(name: str) -> catalogue.JobType:
@@ -65,10 +72,12 @@ def new(type_name: str):
         return render_template("form.html", job_type=job_type, values=values, errors={})
     values = form_values(job_type, request.form)
     try:
-        clean = job_type.validate(values)
+        clean, email = submission.clean(job_type, values, request.files, request.form.get("notify_email"))
     except ParamsError as exc:
         return render_template("form.html", job_type=job_type, values=request.form, errors=exc.fields), 422
-    job = store.submit(job_type, clean, owner=owner_id())
+    except submission.Unavailable as exc:
+        abort(503, description=str(exc))
+    job = store.submit(job_type, clean, owner=owner_id(), notify_email=email)
     return redirect(url_for("pages.job", job_id=job.id), code=303)
 
 

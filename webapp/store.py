@@ -19,13 +19,15 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs import catalogue, events
+from jobs import catalogue, events, files, notify
 from jobs.catalogue import JobType
 from jobs.runtime import SpoolJob, queue
 from jobs.settings import connect
+from webapp import auth
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 WAITING = frozenset({"queued", "scheduled", "deferred"})
+FILTER_SCAN = 2000
 
 
 class Conflict(Exception):
@@ -54,8 +56,10 @@ def submit(job_type: JobType, values: dict, *, owner: str, notify_email: str | N
     ttl = current_app.config["RESULT_TTL"]
     job_id = uuid.uuid4().hex
     meta = {"type": job_type.name, "owner": owner}
+    extra = {}
     if notify_email:
         meta["notify_email"] = notify_email
+        extra = notify.callbacks()
     connection = redis()
     with connection.pipeline() as pipe:
         job = _queue(job_type.queue).enqueue_call(
@@ -69,6 +73,7 @@ def submit(job_type: JobType, values: dict, *, owner: str, notify_email: str | N
             description=job_type.title,
             meta=meta,
             pipeline=pipe,
+            **extra,
         )
         pipe.zadd(events.owner_key(owner), {job_id: time.time()})
         pipe.expire(events.owner_key(owner), ttl)
@@ -91,25 +96,48 @@ def fetch(job_id: str) -> Job | None:
 
 
 def get(job_id: str, owner: str) -> Job:
-    """The owner's job, or 404: someone else's job is indistinguishable from none."""
+    """The owner's job, or 404: someone else's job is indistinguishable from none.
+
+    A signed-in operator may see anyone's job.
+    """
     job = fetch(job_id)
-    if job is None or job.meta.get("owner") != owner:
+    if job is None or (job.meta.get("owner") != owner and not auth.is_operator()):
         abort(404, description="There is no such job, or it is not yours.")
     return job
 
 
-def list_for(owner: str, *, page: int = 1, per_page: int = 20) -> tuple[list[Job], int]:
-    """The owner's jobs, newest first, one page at a time; expired ones are forgotten."""
+def list_for(
+    owner: str, *, page: int = 1, per_page: int = 20, status: str | None = None, type_name: str | None = None
+) -> tuple[list[Job], int]:
+    """The owner's jobs, newest first, one page at a time; expired ones are forgotten.
+
+    A status or type filter searches the owner's newest FILTER_SCAN jobs.
+    """
     key = events.owner_key(owner)
     connection = redis()
-    total = connection.zcard(key)
     start = (page - 1) * per_page
-    ids = [i.decode() for i in connection.zrevrange(key, start, start + per_page - 1)]
-    jobs = SpoolJob.fetch_many(ids, connection=connection, serializer=_queue("default").serializer)
+    if status is None and type_name is None:
+        total = connection.zcard(key)
+        ids = connection.zrevrange(key, start, start + per_page - 1)
+        jobs = _fetch_listed(key, ids)
+        return jobs, total - (len(ids) - len(jobs))
+    matches = [
+        job
+        for job in _fetch_listed(key, connection.zrevrange(key, 0, FILTER_SCAN - 1))
+        if (status is None or status_of(job, refresh=False) == status)
+        and (type_name is None or job.meta.get("type") == type_name)
+    ]
+    return matches[start : start + per_page], len(matches)
+
+
+def _fetch_listed(key: str, raw_ids: list[bytes]) -> list[Job]:
+    """Fetch listed jobs in one round trip, dropping from the list those that expired."""
+    ids = [i.decode() for i in raw_ids]
+    jobs = SpoolJob.fetch_many(ids, connection=redis(), serializer=_queue("default").serializer)
     gone = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
     if gone:
-        connection.zrem(key, *gone)
-    return [j for j in jobs if j is not None], total - len(gone)
+        redis().zrem(key, *gone)
+    return [j for j in jobs if j is not None]
 
 
 def cancel(job: Job) -> str:
@@ -191,6 +219,7 @@ def snapshot(job: Job) -> dict:
         "enqueued_at": _iso(job.enqueued_at),
         "started_at": _iso(job.started_at),
         "ended_at": _iso(job.ended_at),
+        "files": [{**f, "url": f"{base}/files/{f['name']}"} for f in files.listing(connection, job.id)],
         "urls": {"self": base, "page": f"/jobs/{job.id}", "ws": f"/ws/jobs/{job.id}"},
     }
 

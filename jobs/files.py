@@ -1,0 +1,127 @@
+"""Files that travel through Redis: uploads a job reads, and result files a job attaches.
+
+Web and workers share no disk, so both kinds live in Redis, capped in size and expiring
+with the job. In a job:
+
+    @job(title="Count lines")
+    def count_lines(data: Upload) -> dict:
+        upload = files.open_upload(data)          # .name, .content_type, .data, .text()
+        files.attach("lines.csv", csv_bytes, "text/csv")
+        return {"lines": upload.text().count("\\n")}
+
+The web stores uploads with `save_upload` at submit, and reads attached files with
+`listing` and `read` for the job page and the download link.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+
+from redis import Redis
+from rq import get_current_job
+
+from jobs.settings import connect, settings
+
+# A result file's name: a plain file name, so it is safe in a URL and a download header.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+UPLOAD_REF = re.compile(r"^[0-9a-f]{32}$")
+
+
+class FileTooLarge(ValueError):
+    """A file over `settings.max_upload_mb`."""
+
+
+def max_bytes() -> int:
+    return settings.max_upload_mb * 1024 * 1024
+
+
+def upload_key(ref: str) -> str:
+    return f"spool:upload:{ref}"
+
+
+def files_key(job_id: str) -> str:
+    return f"spool:files:{job_id}"
+
+
+def index_key(job_id: str) -> str:
+    return f"spool:files:{job_id}:index"
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    name: str
+    content_type: str
+    data: bytes
+
+    def text(self) -> str:
+        """The content decoded as UTF-8 (a byte-order mark dropped, bad bytes replaced)."""
+        return self.data.decode("utf-8-sig", errors="replace")
+
+
+def _connection() -> Redis:
+    job = get_current_job()
+    return job.connection if job is not None else connect()
+
+
+def save_upload(connection: Redis, name: str, content_type: str, data: bytes, ttl: int) -> str:
+    """Store an uploaded file for `ttl` seconds; return the reference a job receives."""
+    if len(data) > max_bytes():
+        raise FileTooLarge(f"{name} is larger than {settings.max_upload_mb} MB")
+    ref = uuid.uuid4().hex
+    key = upload_key(ref)
+    with connection.pipeline() as pipe:
+        pipe.hset(key, mapping={"name": name[:200], "content_type": content_type or "", "data": data})
+        pipe.expire(key, ttl)
+        pipe.execute()
+    return ref
+
+
+def open_upload(ref: str) -> StoredUpload:
+    """Read an upload parameter's file; raise FileNotFoundError once it has expired."""
+    if not isinstance(ref, str) or not UPLOAD_REF.match(ref):
+        raise FileNotFoundError(f"{ref!r} is not an uploaded file")
+    name, content_type, data = _connection().hmget(upload_key(ref), "name", "content_type", "data")
+    if data is None:
+        raise FileNotFoundError("The uploaded file has expired or was never stored.")
+    return StoredUpload(name.decode(), content_type.decode(), data)
+
+
+def attach(name: str, data: bytes | str, content_type: str = "application/octet-stream") -> None:
+    """Attach a result file to the current job, offered for download on its page."""
+    job = get_current_job()
+    if job is None:
+        return  # a plain function call: there is no job page to attach to
+    if not NAME.match(name) or ".." in name:
+        raise ValueError(f"{name!r} is not a plain file name (letters, digits, '.', '_', '-')")
+    if isinstance(data, str):
+        data = data.encode()
+    if len(data) > max_bytes():
+        raise FileTooLarge(f"{name} is larger than {settings.max_upload_mb} MB")
+    # The result is kept result_ttl after the job ends, which is at most its timeout from now.
+    ttl = (job.result_ttl if job.result_ttl and job.result_ttl > 0 else settings.result_ttl) + (job.timeout or 0)
+    meta = json.dumps({"content_type": content_type, "size": len(data)})
+    with job.connection.pipeline() as pipe:
+        pipe.hset(files_key(job.id), name, data)
+        pipe.hset(index_key(job.id), name, meta)
+        pipe.expire(files_key(job.id), ttl)
+        pipe.expire(index_key(job.id), ttl)
+        pipe.execute()
+
+
+def listing(connection: Redis, job_id: str) -> list[dict]:
+    """The files attached to a job, by name: [{name, content_type, size}]."""
+    index = connection.hgetall(index_key(job_id))
+    return [{"name": name.decode(), **json.loads(meta)} for name, meta in sorted(index.items())]
+
+
+def read(connection: Redis, job_id: str, name: str) -> tuple[bytes, str] | None:
+    """An attached file's bytes and content type, or None when there is no such file."""
+    if not NAME.match(name):
+        return None
+    data, meta = connection.hget(files_key(job_id), name), connection.hget(index_key(job_id), name)
+    if data is None or meta is None:
+        return None
+    return data, json.loads(meta)["content_type"]

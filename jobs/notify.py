@@ -1,0 +1,137 @@
+"""Email when a job ends: RQ callbacks enqueue one `send_job_email` job per job and outcome.
+
+    queue.enqueue_call(func, ..., meta={"notify_email": "ana@example.com"}, **notify.callbacks())
+
+Sending is a job of its own with retries and backoff, so a mail server that refuses for a
+while delays the email instead of losing it. Keys in Redis make it one email per job and
+outcome, however often a callback or the sending job runs again.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+from rq import Callback, Retry, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.serializers import JSONSerializer
+
+from jobs import runtime
+from jobs.catalogue import callback, job
+from jobs.settings import settings
+
+QUEUE = "default"
+RETRY = Retry(max=6, interval=[2, 10, 60, 300, 900, 3600])
+SMTP_TIMEOUT = 30
+SUBJECTS = {
+    "finished": "is done",
+    "failed": "failed",
+    "stopped": "was stopped",
+}
+
+
+def callbacks() -> dict:
+    """The enqueue arguments that make a job email its owner when it ends."""
+    return {"on_success": Callback(on_success), "on_failure": Callback(on_failure), "on_stopped": Callback(on_stopped)}
+
+
+def _key(job_id: str, outcome: str, state: str) -> str:
+    return f"spool:mail:{job_id}:{outcome}:{state}"
+
+
+def _enqueue(ended, connection, outcome: str) -> None:
+    if not ended.meta.get("notify_email"):
+        return
+    # SET NX: a callback that runs again (a restarted worker) does not enqueue a second email.
+    if not connection.set(_key(ended.id, outcome, "queued"), "1", nx=True, ex=settings.result_ttl):
+        return
+    runtime.queue(QUEUE, connection).enqueue_call(
+        send_job_email,
+        kwargs={"job_id": ended.id, "outcome": outcome},
+        retry=RETRY,
+        timeout=SMTP_TIMEOUT * 3,
+        result_ttl=24 * 3600,
+        failure_ttl=settings.result_ttl,
+        description=f"email: job {ended.id} {outcome}",
+    )
+
+
+@callback
+def on_success(ended, connection, result) -> None:
+    _enqueue(ended, connection, "finished")
+
+
+@callback
+def on_failure(ended, connection, exc_type, exc_value, traceback) -> None:
+    if ended.should_retry:
+        return  # RQ runs it again; only the last attempt's outcome is worth an email
+    _enqueue(ended, connection, "failed")
+
+
+@callback
+def on_stopped(ended, connection) -> None:
+    _enqueue(ended, connection, "stopped")
+
+
+def compose(ended, outcome: str) -> EmailMessage:
+    title = ended.description or ended.meta.get("type") or "Your job"
+    link = f"{settings.base_url}/jobs/{ended.id}"
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = ended.meta["notify_email"]
+    message["Subject"] = f"Spool: {title} {SUBJECTS[outcome]}"
+    lines = [f"Your job “{title}” {SUBJECTS[outcome]}."]
+    if outcome == "failed":
+        latest = ended.latest_result()
+        error = (latest.exc_string or "").strip().splitlines() if latest else []
+        if error:
+            lines.append(f"The error was: {error[-1]}")
+    lines += ["", f"See it here: {link}", "", "You asked to be told by email when it ended."]
+    message.set_content("\n".join(lines))
+    return message
+
+
+def deliver(message: EmailMessage, url: str | None = None) -> None:
+    """Send one message through an smtp:// (STARTTLS when offered) or smtps:// URL, with login."""
+    parts = urlsplit(url or settings.smtp_url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465")
+    context = ssl.create_default_context()
+    if parts.scheme == "smtps":
+        server = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=SMTP_TIMEOUT, context=context)
+    else:
+        server = smtplib.SMTP(parts.hostname, parts.port or 25, timeout=SMTP_TIMEOUT)
+    with server:
+        server.ehlo()
+        if parts.scheme == "smtp" and server.has_extn("starttls"):
+            server.starttls(context=context)
+            server.ehlo()
+        if parts.username:
+            server.login(unquote(parts.username), unquote(parts.password or ""))
+        server.send_message(message)
+
+
+@job(title="Send a job's email", internal=True, queue=QUEUE, timeout=SMTP_TIMEOUT * 3, retry=RETRY)
+def send_job_email(job_id: str, outcome: str) -> dict:
+    """Email the person who ran a job how it ended, once."""
+    connection = get_current_job().connection
+    sent = _key(job_id, outcome, "sent")
+    if connection.exists(sent):
+        return {"sent": False, "reason": "already sent"}
+    try:
+        ended = runtime.SpoolJob.fetch(job_id, connection=connection, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return {"sent": False, "reason": "the job has expired"}
+    message = compose(ended, outcome)
+    try:
+        deliver(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        # A permanent refusal of the address: retrying cannot help, and the job page still tells.
+        codes = [code for code, _ in exc.recipients.values()]
+        if all(code >= 500 for code in codes):
+            return {"sent": False, "reason": f"the mail server refused {message['To']}"}
+        raise
+    connection.set(sent, "1", ex=settings.result_ttl)
+    return {"sent": True, "to": message["To"]}

@@ -1,0 +1,91 @@
+"""What the API and the form pages share about a submission: validating its values, its
+uploaded files and its notify_email, and storing the files in Redis.
+
+    values, email = submission.clean(job_type, params, request.files, notify_email)
+    job = store.submit(job_type, values, owner=owner_id(), notify_email=email)
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, current_app
+from werkzeug.datastructures import FileStorage
+
+from jobs import files
+from jobs.catalogue import JobType
+from jobs.params import ParamsError
+from jobs.settings import settings
+from webapp import store
+
+EMAIL = re.compile(r"^[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+# Stands in for a file while the other values are checked, so nothing is stored for a 422.
+_PENDING = "0" * 32
+
+
+class Unavailable(Exception):
+    """The job type cannot run here (its libraries are missing); the message says why."""
+
+
+def email_enabled() -> bool:
+    return bool(settings.smtp_url)
+
+
+def clean_email(value) -> str | None:
+    """The address to notify, or None; raise ParamsError when it cannot be used."""
+    if value is None or value == "":
+        return None
+    if not email_enabled():
+        raise ParamsError({"notify_email": "Email is not configured on this server (SMTP_URL is not set)."})
+    if not isinstance(value, str) or len(value) > 254 or not EMAIL.match(value.strip()):
+        raise ParamsError({"notify_email": "must be an email address like name@example.com"})
+    return value.strip()
+
+
+def _size(upload: FileStorage) -> int:
+    stream = upload.stream
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict, str | None]:
+    """Validate a submission and store its files; return the job's values and the email.
+
+    `uploaded` maps each upload parameter's name to its file part. Raises ParamsError
+    (a 422 naming the fields), Unavailable, or aborts 413 for a file over the limit.
+    """
+    if job_type.unavailable:
+        raise Unavailable(job_type.unavailable)
+    if not isinstance(params, dict):
+        raise ParamsError({"params": "must be a JSON object of parameter names to values"})
+    values = dict(params)
+    given = {name: uploaded.get(name) for name in job_type.uploads}
+    given = {name: f for name, f in given.items() if f is not None and f.filename}
+    wrong = {
+        name: "send the file as a multipart part named after the parameter"
+        for name in job_type.uploads
+        if name in values
+    }
+    if wrong:
+        raise ParamsError(wrong)
+    for name, upload in given.items():
+        if _size(upload) > files.max_bytes():
+            abort(413, description=f"The file for {name} is larger than the {settings.max_upload_mb} MB limit.")
+        values[name] = _PENDING
+    email = clean_email(notify_email)
+    try:
+        clean_values = job_type.validate(values)
+    except ParamsError as exc:
+        raise ParamsError(
+            {
+                n: "choose a file to upload" if n in job_type.uploads and n not in given else m
+                for n, m in exc.fields.items()
+            }
+        ) from None
+    ttl = current_app.config["RESULT_TTL"] + 24 * 3600  # a queued job may wait a while before it runs
+    for name, upload in given.items():
+        data = upload.read()
+        clean_values[name] = files.save_upload(store.redis(), upload.filename, upload.mimetype, data, ttl)
+    return clean_values, email
