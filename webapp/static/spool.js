@@ -1,110 +1,268 @@
-// Live job page: a WebSocket with reconnects, falling back to polling the API.
-(function () {
+// Spool's one script. Every page works without it; with it the job page updates live
+// (a WebSocket with reconnects, falling back to polling the API), "My jobs" keeps its
+// statuses current, and result tables sort by any column.
+(() => {
   "use strict";
-  var root = document.getElementById("job");
-  if (!root) return;
-  var TERMINAL = ["finished", "failed", "stopped", "canceled"];
-  var WAITING = ["queued", "scheduled", "deferred", "started"];
-  var $ = function (id) { return document.getElementById(id); };
-  var lastSeq = -1, status = root.dataset.status, attempts = 0, polling = null, socket = null;
+  const TERMINAL = ["finished", "failed", "stopped", "canceled"];
+  const ACTIVE = ["queued", "scheduled", "deferred", "started"];
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
-  function setStatus(s) {
-    status = s;
-    var badge = $("status");
-    badge.textContent = s;
-    badge.className = "badge badge-" + s;
-    root.dataset.status = s;
-    $("cancel-form").hidden = WAITING.indexOf(s) < 0;
-    $("retry-form").hidden = TERMINAL.indexOf(s) < 0;
+  // "8 s", "3 min 05 s", "2 h 04 min"
+  function duration(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+    return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
   }
 
-  function setProgress(p) {
-    if (!p) return;
-    var bar = $("bar");
-    if (p.percent !== null && p.percent !== undefined) {
-      $("bar-fill").style.width = p.percent + "%";
-      bar.setAttribute("aria-valuenow", p.percent);
-      $("percent").textContent = p.percent + "%";
+  function parseTime(iso) {
+    if (!iso) return NaN;
+    return Date.parse(/Z$|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z");
+  }
+
+  function setBadge(badge, status, labels) {
+    badge.textContent = labels[status] || status;
+    badge.className = "badge badge-" + status;
+    badge.dataset.status = status;
+  }
+
+  // Sort a table's rows by the clicked column: numbers as numbers, empty cells last.
+  function sortable(table) {
+    const heads = Array.from(table.tHead.rows[0].cells);
+    const key = (row, i) => row.cells[i].textContent.trim();
+    const compare = (a, b) => {
+      if (a === "" || b === "") return (a === "") - (b === "");
+      const x = Number(a), y = Number(b);
+      if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y;
+      return a.localeCompare(b, undefined, { numeric: true });
+    };
+    heads.forEach((th, i) => {
+      th.querySelector("button").addEventListener("click", () => {
+        const ascending = th.getAttribute("aria-sort") !== "ascending";
+        heads.forEach((h) => h.removeAttribute("aria-sort"));
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        const body = table.tBodies[0];
+        const rows = Array.from(body.rows);
+        rows.sort((r1, r2) => {
+          const a = key(r1, i), b = key(r2, i);
+          return a === "" || b === "" ? compare(a, b) : compare(a, b) * (ascending ? 1 : -1);
+        });
+        rows.forEach((r) => body.appendChild(r));
+      });
+    });
+  }
+
+  function jobPage(root) {
+    const $ = (id) => document.getElementById(id);
+    const labels = JSON.parse(root.dataset.labels);
+    const skew = Date.now() - parseFloat(root.dataset.now) * 1000; // browser clock minus server clock
+    let status = root.dataset.status, lastSeq = -1, attempts = 0, dropped = false;
+    let polling = null, finishing = false, etaAt = null;
+    if (root.dataset.eta) etaAt = Date.now() + parseFloat(root.dataset.eta) * 1000;
+
+    function liveness(text, kind) {
+      const el = $("live");
+      el.textContent = text;
+      el.className = "live" + (kind ? " live-" + kind : "");
+      el.hidden = !text;
     }
-    $("message").textContent = p.message || "";
-    $("eta").textContent = p.eta_s ? "about " + Math.round(p.eta_s) + " s left" : "";
-  }
 
-  function addLog(line) {
-    var log = $("log");
-    log.textContent += (log.textContent ? "\n" : "") + line;
-    log.scrollTop = log.scrollHeight;
-  }
-
-  function applySnapshot(s) {
-    setStatus(s.status);
-    setProgress(s.progress);
-    if (s.log) $("log").textContent = s.log.join("\n");
-    if (s.status === "finished") {
-      $("bar-fill").style.width = "100%";
-      $("bar").setAttribute("aria-valuenow", 100);
-      $("percent").textContent = "100%";
-      $("eta").textContent = "";
-      $("result-json").textContent = JSON.stringify(s.result, null, 2);
-      $("result").hidden = false;
+    function tick() {
+      const now = Date.now() - skew;
+      const created = parseTime(root.dataset.createdAt), started = parseTime(root.dataset.startedAt);
+      const ended = parseTime(root.dataset.endedAt);
+      let elapsed = "", eta = "";
+      if (status === "started" && started) elapsed = "running for " + duration((now - started) / 1000);
+      else if (ACTIVE.includes(status) && created) elapsed = "waiting for " + duration((now - created) / 1000);
+      else if (started && ended) elapsed = "took " + duration((ended - started) / 1000);
+      if (status === "started" && etaAt) {
+        const left = (etaAt - Date.now()) / 1000;
+        eta = left >= 1 ? "· about " + duration(left) + " left" : "· almost done";
+      }
+      $("elapsed").textContent = elapsed;
+      $("eta").textContent = eta;
     }
-    if (s.error) {
-      $("error-message").textContent = s.error.message;
-      $("error-detail").textContent = s.error.detail || "";
-      $("error-detail").parentNode.hidden = !s.error.detail;
-      $("error").hidden = false;
-      $("eta").textContent = "";
+
+    function setStatus(s) {
+      if (s === "started" && !root.dataset.startedAt) root.dataset.startedAt = new Date(Date.now() - skew).toISOString();
+      status = s;
+      root.dataset.status = s;
+      setBadge($("status"), s, labels);
+      $("cancel-form").hidden = !ACTIVE.includes(s);
+      $("retry-form").hidden = !TERMINAL.includes(s);
+      tick();
     }
-    if (typeof s.seq === "number") lastSeq = Math.max(lastSeq, s.seq);
-  }
 
-  function handle(msg) {
-    if (msg.type === "snapshot") return applySnapshot(msg);
-    if (msg.seq <= lastSeq) return;
-    lastSeq = msg.seq;
-    if (msg.type === "progress") setProgress(msg);
-    else if (msg.type === "log") addLog(msg.line);
-    else if (msg.type === "status") setStatus(msg.status);
-  }
+    function setProgress(p) {
+      if (!p) return;
+      const bar = $("bar");
+      if (p.percent !== null && p.percent !== undefined) {
+        $("bar-fill").style.width = p.percent + "%";
+        bar.setAttribute("aria-valuenow", p.percent);
+        bar.classList.remove("indeterminate");
+        $("percent").textContent = p.percent + "%";
+      } else if (status === "started") {
+        bar.classList.add("indeterminate");
+      }
+      $("message").textContent = p.message || "";
+      if (!root.dataset.startedAt && p.elapsed_s) root.dataset.startedAt = new Date(Date.now() - skew - p.elapsed_s * 1000).toISOString();
+      etaAt = p.eta_s !== null && p.eta_s !== undefined ? Date.now() + p.eta_s * 1000 : null;
+      tick();
+    }
 
-  function liveness(text) {
-    var el = $("live");
-    el.textContent = text;
-    el.hidden = !text;
-  }
+    function showLog(lines, append) {
+      const log = $("log");
+      const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+      if (append) log.textContent += (log.textContent ? "\n" : "") + lines.join("\n");
+      else log.textContent = lines.join("\n");
+      const count = log.textContent ? log.textContent.split("\n").length : 0;
+      $("log-count").textContent = count + (count === 1 ? " line" : " lines");
+      if (atBottom || !append) log.scrollTop = log.scrollHeight; // keep the newest line in view
+    }
 
-  function poll() {
-    if (polling) return;
-    liveness("live updates unavailable; refreshing every few seconds");
-    var tick = function () {
-      fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (s) {
-          if (s) applySnapshot(s);
-          if (TERMINAL.indexOf(status) >= 0) { clearInterval(polling); liveness(""); }
+    // The server renders a finished job's outcome (table, charts, files, error): fetch it once.
+    function finish() {
+      if (finishing) return;
+      finishing = true;
+      etaAt = null;
+      fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+        .then((html) => {
+          const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("job");
+          for (const attr of fresh.attributes) root.setAttribute(attr.name, attr.value);
+          root.replaceChildren(...fresh.childNodes);
+          root.querySelectorAll("table.sortable").forEach(sortable);
+          status = root.dataset.status;
+          showLog($("log").textContent ? $("log").textContent.split("\n") : [], false);
+          tick();
         })
-        .catch(function () {});
-    };
+        .catch(() => location.reload());
+    }
+
+    function applySnapshot(s) {
+      if (typeof s.seq === "number" && s.seq < lastSeq) return;
+      setStatus(s.status);
+      setProgress(s.progress);
+      if (s.log) showLog(s.log, false);
+      if (typeof s.seq === "number") lastSeq = Math.max(lastSeq, s.seq);
+      if (TERMINAL.includes(s.status)) finish();
+    }
+
+    function handle(msg) {
+      if (msg.type === "snapshot") return applySnapshot(msg);
+      if (msg.seq <= lastSeq) return; // already seen before a reconnect
+      lastSeq = msg.seq;
+      if (msg.type === "progress") setProgress(msg);
+      else if (msg.type === "log") showLog([msg.line], true);
+      else if (msg.type === "status") {
+        setStatus(msg.status);
+        if (TERMINAL.includes(msg.status)) finish();
+      }
+    }
+
+    function poll() {
+      if (polling) return;
+      liveness("checking every few seconds", "poll");
+      const once = () =>
+        fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then((r) => (r.ok ? r.json() : null))
+          .then((s) => {
+            if (s) applySnapshot(s);
+            if (TERMINAL.includes(status)) {
+              clearInterval(polling);
+              liveness("");
+            }
+          })
+          .catch(() => {});
+      once();
+      polling = setInterval(once, 2000);
+    }
+
+    function connect() {
+      if (TERMINAL.includes(status) || polling) return;
+      const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws;
+      let socket, opened = false;
+      try {
+        socket = new WebSocket(url);
+      } catch (e) {
+        return poll();
+      }
+      socket.onopen = () => {
+        opened = true;
+        attempts = 0;
+        if (dropped) {
+          liveness("back online", "ok");
+          setTimeout(() => dropped || liveness(""), 3000);
+        }
+        dropped = false;
+      };
+      socket.onmessage = (e) => handle(JSON.parse(e.data));
+      socket.onclose = () => {
+        if (TERMINAL.includes(status)) return;
+        attempts += 1;
+        if (!opened && attempts >= 3) return poll();
+        dropped = true;
+        liveness("connection lost, reconnecting…", "off");
+        setTimeout(connect, Math.min(500 * 2 ** attempts, 10000));
+      };
+    }
+
+    const cancelForm = $("cancel-form");
+    root.addEventListener("submit", (e) => {
+      if (e.target.id !== "cancel-form") return;
+      e.preventDefault();
+      const button = $("cancel");
+      button.disabled = true;
+      button.textContent = "Canceling…";
+      fetch(root.dataset.api, { method: "DELETE", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
+        .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
+        .then(({ ok, body }) => {
+          if (!ok) return finish(); // it ended meanwhile: show how
+          if (body.status === "stopping") return setBadge($("status"), "started", { started: "Stopping…" });
+          setStatus(body.status);
+          finish();
+        })
+        .catch(() => cancelForm.submit());
+    });
+
+    window.spoolPoll = poll; // lets a page (or a test) force the fallback
+    setInterval(tick, 1000);
     tick();
-    polling = setInterval(tick, 2000);
+    showLog($("log").textContent ? $("log").textContent.split("\n") : [], false);
+    connect();
   }
 
-  function connect() {
-    if (TERMINAL.indexOf(status) >= 0) return;
-    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws;
-    var opened = false;
-    try { socket = new WebSocket(url); } catch (e) { return poll(); }
-    socket.onopen = function () { opened = true; attempts = 0; liveness(""); };
-    socket.onmessage = function (e) { handle(JSON.parse(e.data)); };
-    socket.onclose = function () {
-      if (TERMINAL.indexOf(status) >= 0) return;
-      attempts += 1;
-      if (!opened && attempts >= 3) return poll();
-      liveness("reconnecting…");
-      setTimeout(connect, Math.min(500 * Math.pow(2, attempts), 10000));
-    };
+  // "My jobs": while a listed job is active, refresh the statuses every few seconds.
+  function jobsList(table) {
+    const labels = JSON.parse(table.dataset.labels);
+    const activeRows = () => Array.from(table.tBodies[0].rows).filter((r) => ACTIVE.includes(r.dataset.status));
+    const timer = setInterval(() => {
+      if (!activeRows().length) return clearInterval(timer);
+      if (document.hidden) return;
+      fetch(table.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : { jobs: [] }))
+        .then((body) => {
+          for (const job of body.jobs) {
+            const row = table.querySelector('tr[data-job-id="' + job.id + '"]');
+            if (!row) continue;
+            row.dataset.status = job.status;
+            setBadge(row.querySelector(".badge"), job.status, labels);
+            const pct = job.status === "finished" ? 100 : job.progress && job.progress.percent;
+            if (pct !== null && pct !== undefined) {
+              row.querySelector(".pct").innerHTML =
+                '<span class="mini-bar" aria-hidden="true"><span style="width: ' + pct + '%"></span></span> <span class="num">' + pct + "%</span>";
+            }
+          }
+        })
+        .catch(() => {});
+    }, 3000);
   }
 
-  window.spoolPoll = poll;  // lets a page (or a test) force the fallback
-  connect();
+  document.documentElement.classList.add("js");
+  document.querySelectorAll("table.sortable").forEach(sortable);
+  document.querySelectorAll("form.filters select").forEach((s) => s.addEventListener("change", () => s.form.submit()));
+  const job = document.getElementById("job");
+  if (job) jobPage(job);
+  const list = document.getElementById("jobs-list");
+  if (list) jobsList(list);
 })();

@@ -1,0 +1,81 @@
+"""The job page in a real browser: live progress, results, failures, cancel, polling."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import submit
+
+
+def test_a_submitted_form_shows_the_bar_reach_100_and_the_result(page, worker):
+    page.goto("/jobs/new/steps")
+    page.fill("#f-n", "4")
+    page.fill("#f-pause", "0.3")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f]{32}$"))
+    page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+    expect(page.locator("#status")).to_have_text("Running")
+    expect(page.locator("#elapsed")).to_contain_text("running for")
+    expect(page.locator("#status")).to_have_text("Done")
+    expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#percent")).to_have_text("100%")
+    expect(page.locator("#result-json")).to_contain_text('"steps": 4')
+    expect(page.locator("#log")).to_contain_text("did step 4")
+    expect(page.locator("#cancel")).to_be_hidden()
+    expect(page.locator("#retry")).to_be_visible()
+    assert page.evaluate("window.loadedOnce") is True
+
+
+def test_a_result_table_sorts_by_a_column(page, worker):
+    page.goto(f"/jobs/{submit(page, 'table')}")
+    counts = page.locator("#result-table tbody td:nth-child(2)")
+    expect(counts).to_have_text(["10", "9", "100"])
+    page.click("#result-table th:nth-child(2) button")
+    expect(counts).to_have_text(["9", "10", "100"])  # as numbers, not as text
+    page.click("#result-table th:nth-child(2) button")
+    expect(counts).to_have_text(["100", "10", "9"])
+    expect(page.locator("#result-table th:nth-child(2)")).to_have_attribute("aria-sort", "descending")
+    expect(page.locator("#result-json")).to_contain_text('"note": "three rows"')
+
+
+def test_a_running_job_can_be_canceled(page, worker):
+    page.goto(f"/jobs/{submit(page, 'block', seconds=60)}")
+    expect(page.locator("#status")).to_have_text("Running")
+    page.click("#cancel")
+    expect(page.locator("#status")).to_have_text("Stopped")
+    expect(page.locator("#error-message")).to_have_text("The job was stopped on request.")
+    expect(page.locator("#cancel")).to_be_hidden()
+    expect(page.locator("#retry")).to_be_visible()
+
+
+def test_a_failure_is_explained_with_the_detail_folded_away(page, worker):
+    page.goto(f"/jobs/{submit(page, 'fail', message='the file has no header row')}")
+    expect(page.locator("#status")).to_have_text("Failed")
+    expect(page.locator("#error-message")).to_have_text("the file has no header row")
+    expect(page.locator("#error-detail")).to_be_hidden()
+    page.click("#error summary")
+    expect(page.locator("#error-detail")).to_contain_text("ValueError")
+
+
+def test_polling_carries_the_page_when_websockets_are_blocked(new_context, worker):
+    context = new_context()
+    context.add_init_script("window.WebSocket = undefined;")
+    page = context.new_page()
+    page.goto(f"/jobs/{submit(page, 'steps', n=3, pause=0.3)}")
+    expect(page.locator("#live")).to_contain_text("checking every few seconds")
+    expect(page.locator("#status")).to_have_text("Done", timeout=30_000)
+    expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#result-json")).to_contain_text('"steps": 3')
+    expect(page.locator("#live")).to_be_hidden()
+
+
+def test_someone_elses_job_is_a_404_page(new_context, worker):
+    mine = new_context().new_page()
+    job_id = submit(mine, "steps", n=1)
+    theirs = new_context().new_page()
+    response = theirs.goto(f"/jobs/{job_id}")
+    assert response.status == 404
+    expect(theirs.locator("h1")).to_have_text("Not found")
+    expect(theirs.locator("#job")).to_have_count(0)

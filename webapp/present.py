@@ -1,0 +1,70 @@
+"""How job data is shown on pages: status words, times, and a result cut to its kind.
+
+result_view(snapshot)   # -> {"table", "images", "files", "data", "scalar"} for _outcome.html
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+MAX_TABLE_ROWS = 1000
+
+# RQ's status names, in the words a person reads on a badge.
+STATUS_LABELS = {
+    "queued": "Waiting",
+    "scheduled": "Scheduled",
+    "deferred": "Waiting for another job",
+    "started": "Running",
+    "finished": "Done",
+    "failed": "Failed",
+    "stopped": "Stopped",
+    "canceled": "Canceled",
+}
+ACTIVE = ("queued", "scheduled", "deferred", "started")
+TERMINAL = ("finished", "failed", "stopped", "canceled")
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.capitalize())
+
+
+def when(iso: str | None) -> str:
+    """An ISO timestamp as a short UTC date and time."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _table(value) -> dict | None:
+    """The result's table if it follows the convention {"columns": [...], "rows": [[...], ...]}."""
+    if not isinstance(value, dict):
+        return None
+    columns, rows = value.get("columns"), value.get("rows")
+    if not isinstance(columns, list) or not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        return None
+    return {
+        "columns": columns,
+        "rows": rows[:MAX_TABLE_ROWS],
+        "total": len(rows),
+        "hidden": len(rows) > MAX_TABLE_ROWS,
+    }
+
+
+def result_view(snapshot: dict) -> dict:
+    """Cut a finished job's result into what the page renders: table, images, files, the rest."""
+    result = snapshot.get("result")
+    files = snapshot.get("files") or []
+    table = _table(result.get("table")) if isinstance(result, dict) else None
+    data = result
+    if table:
+        data = {k: v for k, v in result.items() if k != "table"} or None
+    scalar = data if isinstance(data, str | int | float | bool) else None
+    if data is None and not (table or files):
+        scalar = "The job finished without a result."
+    return {
+        "table": table,
+        "images": [f for f in files if f.get("content_type") == "image/png"],
+        "files": files,
+        "data": data,
+        "scalar": scalar,
+    }
