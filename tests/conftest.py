@@ -262,3 +262,20 @@ def csrf_token(client) -> str:
     """The CSRF token a page gives this client, as a browser would read it."""
     html = client.get("/").get_data(as_text=True)
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+OPERATOR_PASSWORD = "a long operator password"
+
+
+def sign_in_operator(client, password: str = OPERATOR_PASSWORD, next_path: str = ""):
+    """Sign a test client in on the operator sign-in page, as a browser would."""
+    return client.post("/ops/login", data={"password": password, "csrf_token": csrf_token(client), "next": next_path})
+
+
+@pytest.fixture
+def operator(app):
+    """A browser signed in as an operator."""
+    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+    client = app.test_client()
+    assert sign_in_operator(client).status_code == 303
+    return client

@@ -15,11 +15,14 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
 
-    from webapp import api, auth, errors, health, pages, store, ws
+    from webapp import api, auth, dashboard, errors, health, operators, pages, store, tokens, ws
 
     store.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    tokens.init_app(app)
+    dashboard.init_app(app)
+    app.register_blueprint(operators.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

@@ -1,26 +1,57 @@
-"""Who is asking: the owner of jobs (a random id in the signed session cookie), CSRF
-protection for forms and cookie-borne API calls, and the WebSocket `Origin` check.
+"""Who is asking: the owner of jobs (a random id in the signed session cookie, or an API
+token's owner), whether they are a signed-in operator, CSRF protection for forms and
+cookie-borne API calls, and the WebSocket `Origin` check.
 
     owner = owner_id()          # creates the browser's owner id on first use
+    if is_operator(): ...       # signed in with OPERATOR_PASSWORD, and not expired
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
+import time
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, request, session
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
+from webapp import tokens
+
 csrf = CSRFProtect()
+
+# Blueprints only a signed-in operator may reach (besides the sign-in page itself).
+OPERATOR_BLUEPRINTS = frozenset({"rq_dashboard", "ops"})
 
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    app.before_request(_guard_operator_pages)
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+def _token_owner() -> str | None:
+    """The owner named by the request's bearer token, or None without one; 401 for a bad one."""
+    if "token_owner" not in g:
+        token = _bearer()
+        g.token_owner = None
+        if token is not None:
+            name = tokens.resolve(token)
+            if name is None:
+                abort(401, description="The bearer token is not valid (revoked, or never issued).")
+            g.token_owner = tokens.owner_of(name)
+    return g.token_owner
 
 
 def owner_id() -> str:
     """The caller's owner id; a browser without one is given one now."""
+    token_owner = _token_owner()
+    if token_owner:
+        return token_owner
     owner = session.get("owner")
     if not owner:
         owner = session["owner"] = secrets.token_urlsafe(16)
@@ -30,7 +61,35 @@ def owner_id() -> str:
 
 def current_owner() -> str | None:
     """The caller's owner id if they have one, without creating it."""
-    return session.get("owner")
+    return _token_owner() or session.get("owner")
+
+
+def is_operator() -> bool:
+    """Whether the caller signed in as an operator and the sign-in has not expired."""
+    return session.get("operator_until", 0) > time.time()
+
+
+def password_matches(given: str) -> bool:
+    """Compare with OPERATOR_PASSWORD in constant time; no password set means no operators."""
+    expected = current_app.config["OPERATOR_PASSWORD"]
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def sign_in_operator() -> None:
+    session["operator_until"] = time.time() + current_app.config["OPERATOR_SESSION_SECONDS"]
+    session.permanent = True
+
+
+def sign_out_operator() -> None:
+    session.pop("operator_until", None)
+
+
+def _guard_operator_pages():
+    if request.blueprint not in OPERATOR_BLUEPRINTS or request.endpoint == "ops.login" or is_operator():
+        return None
+    if request.method == "GET":
+        return redirect(url_for("ops.login", next=request.full_path.rstrip("?")))
+    abort(403, description="Sign in as an operator first.")
 
 
 def protect_api_call() -> None:

@@ -16,10 +16,14 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY") or None,
         OPERATOR_PASSWORD=os.environ.get("OPERATOR_PASSWORD") or None,
+        # How long an operator's sign-in lasts.
+        OPERATOR_SESSION_SECONDS=8 * 3600,
         REDIS_URL=settings.redis_url,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
         MAX_FORM_MEMORY_SIZE=settings.max_upload_mb * 1024 * 1024,
         RESULT_TTL=settings.result_ttl,
+        # Where job-end emails go out; without it the option is hidden and the API refuses it.
+        SMTP_URL=settings.smtp_url,
         # Origins allowed to open WebSockets besides the app's own host.
         ALLOWED_ORIGINS=[o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o],
         SESSION_COOKIE_HTTPONLY=True,
@@ -38,6 +42,11 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         if app.config["PRODUCTION"]:
             raise RuntimeError("SECRET_KEY is not set: production needs a long random value to sign sessions")
         app.config["SECRET_KEY"] = _dev_secret()
+    if app.config["PRODUCTION"] and not app.config["OPERATOR_PASSWORD"]:
+        raise RuntimeError(
+            "OPERATOR_PASSWORD is not set: production needs it to guard /rq, /ops and /metrics "
+            "(set it, or unset SPOOL_ENV=production on a laptop)"
+        )
 
 
 def _dev_secret() -> str:

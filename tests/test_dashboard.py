@@ -1,0 +1,120 @@
+"""rq-dashboard at /rq: behind operator sign-in, reading Spool's JSON jobs, safe to use."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rq.serializers import JSONSerializer
+
+from jobs.runtime import SpoolJob
+from tests.conftest import OPERATOR_PASSWORD, api_submit, csrf_token, sign_in_operator, wait_status
+
+PAYLOAD = '<img src=x onerror="document.title=1">'
+
+
+def test_dashboard_redirects_to_sign_in(client, app):
+    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+    response = client.get("/rq/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/ops/login?next=/rq/")
+    assert client.get("/rq/0/data/queues.json").status_code == 302
+
+
+def test_dashboard_post_without_sign_in_is_forbidden(client, app):
+    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+    response = client.post("/rq/job/anything/requeue", headers={"X-CSRFToken": csrf_token(client)})
+    assert response.status_code == 403
+
+
+def test_wrong_password_is_refused(client, app):
+    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+    assert sign_in_operator(client, "not it").status_code == 401
+    assert client.get("/rq/").status_code == 302
+
+
+def test_sign_in_opens_the_dashboard_and_sign_out_closes_it(client, app):
+    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+    response = sign_in_operator(client, next_path="/rq/")
+    assert response.status_code == 303 and response.headers["Location"] == "/rq/"
+    assert client.get("/rq/").status_code == 200
+    client.post("/ops/logout", data={"csrf_token": csrf_token(client)})
+    assert client.get("/rq/").status_code == 302
+
+
+def test_sign_in_expires(client, app):
+    app.config.update(OPERATOR_PASSWORD=OPERATOR_PASSWORD, OPERATOR_SESSION_SECONDS=0)
+    assert sign_in_operator(client).status_code == 303
+    assert client.get("/rq/").status_code == 302
+
+
+def test_sign_in_never_redirects_off_site(client, app):
+    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+    response = sign_in_operator(client, next_path="//evil.example/")
+    assert response.headers["Location"] == "/ops/jobs"
+
+
+def test_no_operator_password_means_no_operators(client, app):
+    app.config["OPERATOR_PASSWORD"] = None
+    assert sign_in_operator(client, "").status_code == 401
+    assert client.get("/rq/").status_code == 302
+
+
+def test_production_without_operator_password_refuses_to_start(monkeypatch):
+    from webapp import create_app
+
+    monkeypatch.setenv("SPOOL_ENV", "production")
+    monkeypatch.delenv("OPERATOR_PASSWORD", raising=False)
+    with pytest.raises(RuntimeError, match="OPERATOR_PASSWORD is not set"):
+        create_app()
+
+
+def test_dashboard_shows_a_real_spool_job_with_html_inert(client, operator, worker):
+    job_id = api_submit(client, "fail", message=PAYLOAD)
+    wait_status(client, job_id, "failed")
+
+    listed = operator.get("/rq/0/data/jobs/default/failed/10/asc/1.json").get_json()
+    assert job_id in [j["id"] for j in listed["jobs"]]
+
+    response = operator.get(f"/rq/0/data/job/{job_id}.json")
+    assert response.status_code == 200
+    info = response.get_json()
+    assert info["status"] == "failed"
+    assert "&lt;img src=x onerror=&#34;document.title=1&#34;&gt;" in info["exc_info"]
+    assert "<img" not in response.get_data(as_text=True)
+
+    page = operator.get(f"/rq/0/view/job/{job_id}")
+    assert page.status_code == 200
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-eval' 'sha256-" in policy and "unsafe-inline" not in policy.split("style-src")[0]
+
+
+def test_a_result_with_html_is_escaped_in_the_dashboard(client, operator, worker):
+    job_id = api_submit(client, "every_type", count=1, name=PAYLOAD)
+    wait_status(client, job_id, "finished")
+    body = operator.get(f"/rq/0/data/job/{job_id}.json").get_data(as_text=True)
+    assert "<img" not in body and "&lt;img" in body
+
+
+def test_dashboard_actions_need_the_csrf_token_it_sends(client, operator, start_worker, redis):
+    worker = start_worker()
+    job_id = api_submit(client, "fail")
+    wait_status(client, job_id, "failed")
+    worker.stop()
+
+    assert operator.post(f"/rq/job/{job_id}/requeue").status_code == 400
+    assert operator.get("/rq/requeue/default").status_code == 405
+
+    page = operator.get("/rq/")
+    cookie = re.search(r"_csrf_token=([^;]+)", page.headers["Set-Cookie"]).group(1)
+    response = operator.post(f"/rq/job/{job_id}/requeue", headers={"X-CSRFToken": cookie})
+    assert response.status_code == 200 and response.get_json()["status"] == "OK"
+    job = SpoolJob.fetch(job_id, connection=redis, serializer=JSONSerializer)
+    assert job.get_status() == "queued"
+
+
+def test_operators_see_every_users_job(client, other_client, operator):
+    job_id = api_submit(client, "steps", n=1)
+    assert other_client.get(f"/api/jobs/{job_id}").status_code == 404
+    assert operator.get(f"/api/jobs/{job_id}").status_code == 200
+    assert operator.get(f"/jobs/{job_id}").status_code == 200

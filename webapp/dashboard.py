@@ -1,0 +1,77 @@
+"""rq-dashboard, mounted at /rq for signed-in operators (the guard is in webapp.auth).
+
+rq-dashboard keeps a module-global blueprint and serializer: the serializer is set to RQ's
+JSON one here (its pickle default cannot read Spool's jobs), and nothing is added to the
+blueprint itself, since a hook on it would be re-registered by every app a process makes.
+What it lacks is added around it, on the app:
+
+- its POST routes already need the CSRF token (flask-wtf guards every POST); its script sends
+  the `_csrf_token` cookie as X-CSRFToken, so that cookie is set on its pages. Its one GET
+  route that changes state (requeue all) is refused on GET.
+- its pages put job fields into the DOM unescaped (underscore's `<%= %>`), so the JSON that
+  feeds them is HTML-escaped, and a Content-Security-Policy allows only its own scripts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+import rq_dashboard
+from flask import Flask, Response, abort, json, request
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
+from rq.serializers import JSONSerializer
+from rq_dashboard import web
+
+# Endpoints whose JSON its templates insert as HTML without escaping.
+UNESCAPED_JSON = frozenset({"rq_dashboard.job_info", "rq_dashboard.list_workers", "rq_dashboard.list_queues"})
+INLINE_SCRIPT = re.compile(rb"<script type=\"text/javascript\">(.*?)</script>", re.S)
+
+
+def init_app(app: Flask) -> None:
+    web.config.serializer = JSONSerializer
+    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
+    app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)
+    web.setup_rq_connection(app)
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix="/rq")
+    app.before_request(_refuse_state_change_by_get)
+    app.after_request(_harden)
+
+
+def _refuse_state_change_by_get():
+    if request.endpoint == "rq_dashboard.requeue_all" and request.method != "POST":
+        abort(405, description="Requeueing changes state: it takes a POST from the dashboard.")
+
+
+def _escaped(value):
+    if isinstance(value, str):
+        return str(escape(value))
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    return value
+
+
+def _harden(response: Response) -> Response:
+    if request.blueprint != "rq_dashboard":
+        return response
+    if request.endpoint in UNESCAPED_JSON and response.is_json:
+        response.set_data(json.dumps(_escaped(response.get_json())))
+    if response.mimetype == "text/html":
+        hashes = " ".join(
+            f"'sha256-{base64.b64encode(hashlib.sha256(body).digest()).decode()}'"
+            for body in INLINE_SCRIPT.findall(response.get_data())
+        )
+        # Its templates compile with underscore, which needs eval; injected markup still cannot run.
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' 'unsafe-eval' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        )
+        response.set_cookie(
+            "_csrf_token", generate_csrf(), path="/rq", samesite="Strict", secure=request.is_secure, httponly=False
+        )
+    response.headers["X-Frame-Options"] = "DENY"
+    return response

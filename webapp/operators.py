@@ -1,0 +1,157 @@
+"""Operator pages under /ops: sign-in, every user's jobs (search, stop), the periodic schedule.
+
+Everything here but the sign-in page needs a signed-in operator (see auth._guard_operator_pages);
+rq-dashboard at /rq covers queues, workers and requeueing failed jobs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from rq import Queue
+from rq.cron import CronScheduler, get_cron_job_ids
+from rq.serializers import JSONSerializer
+
+from jobs.runtime import SpoolJob, queue
+from webapp import auth, store
+
+bp = Blueprint("ops", __name__, url_prefix="/ops")
+
+STATUSES = ("queued", "scheduled", "deferred", "started", "finished", "failed", "stopped", "canceled")
+# How many of the newest ids are read from each registry when searching.
+SCAN = 500
+SHOWN = 200
+
+
+@bp.app_context_processor
+def operator_flag():
+    return {"is_operator": auth.is_operator()}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: a sign-in link must not bounce operators elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("ops.jobs")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in as an operator with OPERATOR_PASSWORD."""
+    enabled = bool(current_app.config["OPERATOR_PASSWORD"])
+    if request.method == "POST":
+        if auth.password_matches(request.form.get("password", "")):
+            auth.sign_in_operator()
+            return redirect(_safe_next(request.form.get("next")), code=303)
+        return render_template("ops/login.html", enabled=enabled, failed=True, next=request.form.get("next")), 401
+    return render_template("ops/login.html", enabled=enabled, failed=False, next=request.args.get("next"))
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out of the operator pages."""
+    auth.sign_out_operator()
+    return redirect(url_for("pages.index"), code=303)
+
+
+def _candidate_ids(status: str | None) -> list[str]:
+    """Ids of the jobs RQ still knows, from every queue's registries (or those of one status)."""
+    connection = store.redis()
+    ids: list[str] = []
+    for name in sorted({q.name for q in Queue.all(connection=connection)}):
+        q = queue(name, connection)
+        registries = {
+            "scheduled": q.scheduled_job_registry,
+            "deferred": q.deferred_job_registry,
+            "started": q.started_job_registry,
+            "finished": q.finished_job_registry,
+            "failed": q.failed_job_registry,
+            "stopped": q.failed_job_registry,  # RQ files stopped jobs with the failed ones
+            "canceled": q.canceled_job_registry,
+        }
+        if status in (None, "queued"):
+            ids += q.get_job_ids(0, SCAN)
+        for registry in {id(r): r for s, r in registries.items() if status in (None, s)}.values():
+            ids += registry.get_job_ids(-SCAN, -1, cleanup=False)
+    return list(dict.fromkeys(ids))
+
+
+def search(*, job_id: str = "", type_name: str = "", owner: str = "", status: str = "") -> list[SpoolJob]:
+    """Jobs matching every filter given, newest first."""
+    if job_id:
+        job = store.fetch(job_id)
+        found = [job] if job else []
+    elif owner:
+        found, _ = store.list_for(owner, page=1, per_page=SCAN)
+    else:
+        ids = _candidate_ids(status or None)
+        found = [j for j in SpoolJob.fetch_many(ids, connection=store.redis(), serializer=JSONSerializer) if j]
+    matches = [
+        j
+        for j in found
+        if (not type_name or j.meta.get("type") == type_name)
+        and (not owner or j.meta.get("owner") == owner)
+        and (not status or store.status_of(j, refresh=False) == status)
+    ]
+    matches.sort(key=lambda j: j.created_at or 0, reverse=True)
+    return matches[:SHOWN]
+
+
+@bp.get("/")
+def home():
+    """Go to the jobs search."""
+    return redirect(url_for("ops.jobs"))
+
+
+@bp.get("/jobs")
+def jobs():
+    """Search every user's jobs by id, type, owner and status."""
+    filters = {k: request.args.get(k, "").strip() for k in ("job_id", "type_name", "owner", "status")}
+    if filters["status"] and filters["status"] not in STATUSES:
+        abort(400, description=f"status must be one of {', '.join(STATUSES)}.")
+    rows = [{**store.summary(j), "owner": j.meta.get("owner")} for j in search(**filters)]
+    return render_template("ops/jobs.html", jobs=rows, filters=filters, statuses=STATUSES, shown=SHOWN)
+
+
+@bp.post("/jobs/<job_id>/stop")
+def stop(job_id: str):
+    """Cancel a waiting job or stop a running one, whoever owns it."""
+    job = store.fetch(job_id) or abort(404, description="There is no such job.")
+    try:
+        store.cancel(job)
+    except store.Conflict as exc:
+        abort(409, description=str(exc))
+    return redirect(url_for("ops.jobs", job_id=job_id), code=303)
+
+
+def _when(dt) -> str | None:
+    return dt.strftime("%Y-%m-%d %H:%M:%S UTC") if dt else None
+
+
+def schedule_entries() -> list[dict]:
+    """Each periodic entry of each running clock, with its next and last run."""
+    connection = store.redis()
+    entries = []
+    for scheduler in CronScheduler.all(connection=connection):
+        for cron_job in scheduler.get_jobs():
+            last_ids = get_cron_job_ids(cron_job.name, connection, 0, 0)
+            last = store.fetch(last_ids[0]) if last_ids else None
+            entries.append(
+                {
+                    "name": cron_job.name,
+                    "clock": scheduler.name,
+                    "queue": cron_job.queue_name,
+                    "every": f"every {cron_job.interval} s" if cron_job.interval else cron_job.cron,
+                    "last_run": _when(cron_job.latest_enqueue_time),
+                    "next_run": _when(cron_job.next_enqueue_time),
+                    "last_job": store.summary(last) if last else None,
+                }
+            )
+    return entries
+
+
+@bp.get("/schedule")
+def schedule():
+    """Show the periodic schedule with each entry's next and last run."""
+    return render_template("ops/schedule.html", entries=schedule_entries())
