@@ -5,9 +5,11 @@
     log("found 78498 primes")
 
 Both are cheap enough for a tight loop: a call only records the latest values in memory,
-and a background thread writes them to the job's meta and publishes an event at most
-every `settings.progress_interval` seconds. The last update is always written when the
-job ends. Outside a worker (a plain function call) both do nothing.
+and a background thread writes them to the job's meta and publishes an event at once if
+it has been idle, then at most every `settings.progress_interval` seconds, so an update
+after a quiet spell is seen in a millisecond and a flood costs a few writes a second. The
+last update is always written when the job ends. Outside a worker (a plain function
+call) both do nothing.
 """
 
 from __future__ import annotations
@@ -34,19 +36,38 @@ class Reporter:
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        # True while the writer waits for news: the next call wakes it instead of waiting a tick.
+        self.idle = False
         self._thread = threading.Thread(target=self._run, name="spool-progress", daemon=True)
         self._thread.start()
 
     def log(self, line: str) -> None:
         with self._lock:
             self._lines.append(str(line)[:MAX_LOG_LINE])
+        self.poke()
+
+    def poke(self) -> None:
+        """Wake the writer if it is idle; costs one attribute read otherwise."""
+        if self.idle:
+            self.idle = False
+            self._wake.set()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self.idle = True
+            # Checked after raising `idle`, so an update made just before is not left waiting.
+            if self.pending is self._sent and not self._lines:
+                self._wake.wait()
+            self.idle = False
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.flush()
             except Exception:  # Redis away for a moment: the next tick or close() retries.
                 self._sent = None
+            self._stop.wait(self.interval)
 
     def flush(self) -> None:
         with self._lock:
@@ -91,6 +112,7 @@ class Reporter:
     def close(self) -> None:
         """Stop the thread and write whatever is still pending."""
         self._stop.set()
+        self._wake.set()
         self._thread.join()
         self.flush()
 
@@ -116,6 +138,8 @@ def progress(done: float, total: float | None = None, message: str | None = None
     reporter = _current
     if reporter is not None:
         reporter.pending = (done, total, message)
+        if reporter.idle:
+            reporter.poke()
 
 
 def log(line: str) -> None:
