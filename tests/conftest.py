@@ -279,3 +279,20 @@ def operator(app):
     client = app.test_client()
     assert sign_in_operator(client).status_code == 303
     return client
+
+
+@pytest.fixture
+def clock(redis):
+    """A real `rq cron` process on the project's schedule file, as the Procfile runs it."""
+    log = (VAR / f"clock-{os.getpid()}-{time.monotonic_ns()}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rq.cli", "cron", "--url", os.environ["REDIS_URL"], "jobs/schedule.py"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(15)
+    log.close()

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -14,24 +10,7 @@ from rq.serializers import JSONSerializer
 
 from jobs import events
 from jobs.runtime import SpoolJob
-from tests.conftest import ROOT, VAR, api_submit, wait_for, wait_status
-
-
-@pytest.fixture
-def clock(redis):
-    """A real `rq cron` process on the project's schedule file, as the Procfile runs it."""
-    log = (VAR / f"clock-{os.getpid()}-{time.monotonic_ns()}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rq.cli", "cron", "--url", os.environ["REDIS_URL"], "jobs/schedule.py"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(15)
-    log.close()
+from tests.conftest import api_submit, wait_for, wait_status
 
 
 def test_cron_enqueued_sweep_runs_on_a_spool_worker(client, redis, worker, clock):
