@@ -23,7 +23,7 @@ from jobs import params as _params
 
 # Every module that defines job types; workers import them all before forking.
 # SPOOL_JOB_MODULES adds a deployment's own modules (comma-separated dotted names).
-JOB_MODULES = ("jobs.primes", "jobs.housekeeping")
+JOB_MODULES = ("jobs.primes", "jobs.housekeeping", "jobs.notify")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class JobType:
     internal: bool = False
     # Says why the job type cannot run here (a missing library), or None when it can.
     requires: Callable[[], str | None] | None = field(default=None, repr=False)
+    # Called as on_stop(job, connection) in the worker when a running job of this type is stopped.
+    on_stop: Callable | None = field(default=None, repr=False)
 
     @property
     def unavailable(self) -> str | None:
@@ -88,11 +90,14 @@ def job(
     retry: Retry | None = None,
     internal: bool = False,
     requires: Callable[[], str | None] | None = None,
+    on_stop: Callable | None = None,
 ):
     """Register a top-level function as a job type; the function itself is returned unchanged.
 
     `internal=True` keeps it off the public catalogue: only the clock and operators enqueue it.
     `requires` is called when the job type is offered; a string it returns says why it cannot run.
+    `on_stop(job, connection)` cleans up after a running job that is stopped on request: it runs
+    in the worker once the job's process has been killed (see jobs.runtime).
     """
 
     def register(func: Callable) -> Callable:
@@ -108,6 +113,7 @@ def job(
             model=_params.params_model(func),
             internal=internal,
             requires=requires,
+            on_stop=on_stop,
         )
         if job_type.name in CATALOGUE and CATALOGUE[job_type.name].func_name != job_type.func_name:
             raise ValueError(f"two job types are named {job_type.name!r}")

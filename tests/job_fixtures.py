@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field
+from rq import Retry
 
 from jobs import Upload, files, job, log, progress
 
@@ -85,3 +86,9 @@ def echo_file(data: Upload, note: str = "") -> dict:
 def table(note: str = "three rows") -> dict:
     """Return a small table, as a result with rows does."""
     return {"note": note, "table": {"columns": ["name", "count"], "rows": [["b", 10], ["a", 9], ["c", 100]]}}
+
+
+@job(title="Fail after a retry", timeout=30, retry=Retry(max=1))
+def fail_retried(message: str = "still bad") -> None:
+    """Fail on every attempt, so RQ retries once and then records the failure."""
+    raise ValueError(message)

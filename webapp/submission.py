@@ -18,7 +18,7 @@ from jobs.params import ParamsError
 from jobs.settings import settings
 from webapp import store
 
-EMAIL = re.compile(r"^[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+EMAIL = re.compile(r"[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
 # Stands in for a file while the other values are checked, so nothing is stored for a 422.
 _PENDING = "0" * 32
 
@@ -28,7 +28,7 @@ class Unavailable(Exception):
 
 
 def email_enabled() -> bool:
-    return bool(settings.smtp_url)
+    return bool(current_app.config["SMTP_URL"])
 
 
 def clean_email(value) -> str | None:
@@ -37,7 +37,7 @@ def clean_email(value) -> str | None:
         return None
     if not email_enabled():
         raise ParamsError({"notify_email": "Email is not configured on this server (SMTP_URL is not set)."})
-    if not isinstance(value, str) or len(value) > 254 or not EMAIL.match(value.strip()):
+    if not isinstance(value, str) or len(value) > 254 or not EMAIL.fullmatch(value.strip()):
         raise ParamsError({"notify_email": "must be an email address like name@example.com"})
     return value.strip()
 
