@@ -83,3 +83,22 @@ def test_cancel_button_cancels_a_queued_job(client):
     response = client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 303
     assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "canceled"
+
+
+def test_my_jobs_pages_newest_first_and_filters_server_side(client):
+    ids = [api_submit(client, "steps", n=1) for _ in range(21)]
+    first = client.get("/jobs").get_data(as_text=True)
+    assert first.index(f"/jobs/{ids[-1]}") < first.index(f"/jobs/{ids[-2]}")
+    assert f"/jobs/{ids[0]}" not in first and 'href="/jobs?page=2"' in first
+    assert f"/jobs/{ids[0]}" in client.get("/jobs?page=2").get_data(as_text=True)
+    filtered = client.get("/jobs?status=finished").get_data(as_text=True)
+    assert "No jobs match these filters" in filtered
+    assert client.get("/api/jobs?status=queued&type=steps&per_page=100").get_json()["total"] == 21
+    assert client.get("/api/jobs?type=primes").get_json()["total"] == 0
+
+
+def test_a_form_can_start_from_an_earlier_jobs_values_but_only_the_owners(client, other_client):
+    job_id = api_submit(client, "steps", n=7, pause=0.25)
+    html = client.get(f"/jobs/new/steps?from={job_id}").get_data(as_text=True)
+    assert 'name="n" value="7"' in html and 'name="pause" value="0.25"' in html
+    assert other_client.get(f"/jobs/new/steps?from={job_id}").status_code == 404

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 MAX_TABLE_ROWS = 1000
+MAX_FIELDS = 20  # a flat result with up to this many values reads best as a list of them
+SCALARS = (str, int, float, bool, type(None))
 
 # RQ's status names, in the words a person reads on a badge.
 STATUS_LABELS = {
@@ -59,6 +61,9 @@ def result_view(snapshot: dict) -> dict:
     if table:
         data = {k: v for k, v in result.items() if k != "table"} or None
     scalar = data if isinstance(data, str | int | float | bool) else None
+    fields = None
+    if isinstance(data, dict) and 0 < len(data) <= MAX_FIELDS and all(isinstance(v, SCALARS) for v in data.values()):
+        fields = [(str(k).replace("_", " ").capitalize(), _readable(v)) for k, v in data.items()]
     if data is None and not (table or files):
         scalar = "The job finished without a result."
     return {
@@ -66,5 +71,16 @@ def result_view(snapshot: dict) -> dict:
         "images": [f for f in files if f.get("content_type") == "image/png"],
         "files": files,
         "data": data,
+        "fields": fields,
         "scalar": scalar,
     }
+
+
+def _readable(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "—"}[value]
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) < 1e15 else str(value)
+    return str(value)

@@ -1,0 +1,54 @@
+"""Forms and "My jobs" in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import submit
+
+
+def test_form_errors_show_next_to_their_fields_with_values_kept(page, live_server):
+    page.goto("/jobs/new/steps")
+    expect(page.locator("label[for=f-n]")).to_have_text(re.compile(r"^N\b"))
+    expect(page.locator("#f-n")).to_have_value("5")  # the default
+    page.fill("#f-n", "0")
+    page.fill("#f-pause", "0.5")
+    page.click("button[type=submit]")
+    expect(page.locator(".field.invalid")).to_have_count(1)
+    expect(page.locator(".field.invalid .error")).to_contain_text("greater than or equal to 1")
+    expect(page.locator(".field.invalid #f-n")).to_have_value("0")
+    expect(page.locator("#f-pause")).to_have_value("0.5")
+
+
+def test_change_values_opens_the_form_filled_with_the_old_ones(page, worker):
+    page.goto(f"/jobs/{submit(page, 'steps', n=7)}")
+    expect(page.locator("#status")).to_have_text("Done")
+    page.click("#edit")
+    expect(page.locator("#f-n")).to_have_value("7")
+    page.fill("#f-n", "8")
+    page.click("button[type=submit]")
+    expect(page.locator("#result-fields dd")).to_have_text(["8"])
+
+
+def test_my_jobs_update_live_and_filter_by_status_and_type(page, worker):
+    failed = submit(page, "fail")
+    running = submit(page, "block", seconds=60)
+    page.goto("/jobs")
+    row = page.locator(f'tr[data-job-id="{running}"]')
+    expect(row.locator(".badge")).to_have_text("Running")
+    assert page.request.delete(f"/api/jobs/{running}").status == 202
+    expect(row.locator(".badge")).to_have_text("Stopped")  # without reloading
+
+    page.select_option("select[name=status]", "failed")
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    expect(page.locator("#jobs-list tbody tr")).to_have_count(1)
+    expect(page.locator(f'tr[data-job-id="{failed}"]')).to_be_visible()
+
+    page.select_option("select[name=status]", "")
+    expect(page.locator("#jobs-list tbody tr")).to_have_count(2)
+    page.select_option("select[name=type]", "block")
+    expect(page).to_have_url(re.compile(r"type=block"))
+    expect(page.locator("#jobs-list tbody tr")).to_have_count(1)
+    expect(row).to_be_visible()
