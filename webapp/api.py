@@ -41,8 +41,9 @@ def _submission() -> tuple[dict, dict]:
         except ValueError:
             abort(400, description="The 'params' field must hold a JSON object.")
         body = {"type": request.form.get("type"), "params": params}
-        if request.form.get("notify_email"):
-            body["notify_email"] = request.form["notify_email"]
+        for optional in ("notify_email", "run_at", "run_in"):
+            if request.form.get(optional):
+                body[optional] = request.form[optional]
         return body, dict(request.files)
     abort(415, description="Send JSON (Content-Type: application/json) or multipart/form-data.")
 
@@ -84,17 +85,21 @@ def job_types():
 def submit():
     """Submit a job."""
     body, files = _submission()
-    unknown = set(body) - {"type", "params", "notify_email"}
+    unknown = set(body) - {"type", "params", "notify_email", "run_at", "run_in"}
     if unknown:
-        abort(400, description=f"Unknown field(s) {', '.join(sorted(unknown))}: send type, params and notify_email.")
+        abort(
+            400,
+            description=f"Unknown field(s) {', '.join(sorted(unknown))}: send type, params, notify_email, run_at or run_in.",
+        )
     job_type = _job_type(body.get("type"))
     try:
+        start_at = submission.clean_start(body.get("run_at"), body.get("run_in"))
         values, email = submission.clean(job_type, body.get("params", {}), files, body.get("notify_email"))
     except ParamsError as exc:
         return error_response(422, "Some parameters are not valid.", fields=exc.fields)
     except submission.Unavailable as exc:
         return error_response(503, str(exc), code="job_type_unavailable")
-    job = store.submit(job_type, values, owner=owner_id(), notify_email=email)
+    job = store.submit(job_type, values, owner=owner_id(), notify_email=email, start_at=start_at)
     return _accepted(job)
 
 

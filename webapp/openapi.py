@@ -56,7 +56,17 @@ _JOB = {
         "attempt": {"type": "integer"},
         "enqueued_at": {"type": ["string", "null"]},
         "started_at": {"type": ["string", "null"]},
+        "scheduled_for": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When a scheduled job starts",
+        },
     },
+}
+# Run later: one or the other; a time without a zone is UTC.
+_START = {
+    "run_at": {"type": "string", "format": "date-time", "description": "Start at this time (ISO 8601, UTC by default)"},
+    "run_in": {"type": "number", "exclusiveMinimum": 0, "maximum": 30 * 24 * 3600, "description": "Start in seconds"},
 }
 _JOB_TYPE = {
     "type": "object",
@@ -90,6 +100,7 @@ def _submission(job_type: catalogue.JobType) -> dict:
             "type": {"const": job_type.name},
             "params": job_type.schema,
             "notify_email": {"type": "string", "format": "email"},
+            **_START,
         },
     }
 
@@ -131,7 +142,12 @@ def openapi_spec() -> dict:
                                 "schema": {
                                     "type": "object",
                                     "required": ["type"],
-                                    "properties": {"type": {"type": "string"}, "params": {"type": "string"}},
+                                    "properties": {
+                                        "type": {"type": "string"},
+                                        "params": {"type": "string"},
+                                        "notify_email": {"type": "string", "format": "email"},
+                                        **_START,
+                                    },
                                 }
                             },
                         },
@@ -203,5 +219,11 @@ def openapi_spec() -> dict:
                 }
             },
         },
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "flask tokens create NAME"}
+            },
+        },
+        "security": [{}, {"bearer": []}],
     }

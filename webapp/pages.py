@@ -72,12 +72,13 @@ def new(type_name: str):
         return render_template("form.html", job_type=job_type, values=values, errors={})
     values = form_values(job_type, request.form)
     try:
+        start_at = submission.clean_start(request.form.get("run_at"), request.form.get("run_in"))
         clean, email = submission.clean(job_type, values, request.files, request.form.get("notify_email"))
     except ParamsError as exc:
         return render_template("form.html", job_type=job_type, values=request.form, errors=exc.fields), 422
     except submission.Unavailable as exc:
         abort(503, description=str(exc))
-    job = store.submit(job_type, clean, owner=owner_id(), notify_email=email)
+    job = store.submit(job_type, clean, owner=owner_id(), notify_email=email, start_at=start_at)
     return redirect(url_for("pages.job", job_id=job.id), code=303)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from datetime import datetime
 
 from flask import Flask, abort, current_app
 from redis import Redis
@@ -51,8 +52,18 @@ def _queue(name: str):
     return queues[name]
 
 
-def submit(job_type: JobType, values: dict, *, owner: str, notify_email: str | None = None) -> Job:
-    """Enqueue a validated job for `owner`, and index it under them, in one round trip."""
+def submit(
+    job_type: JobType,
+    values: dict,
+    *,
+    owner: str,
+    notify_email: str | None = None,
+    start_at: datetime | None = None,
+) -> Job:
+    """Enqueue a validated job for `owner`, and index it under them, in one round trip.
+
+    With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then.
+    """
     ttl = current_app.config["RESULT_TTL"]
     job_id = uuid.uuid4().hex
     meta = {"type": job_type.name, "owner": owner}
@@ -61,20 +72,24 @@ def submit(job_type: JobType, values: dict, *, owner: str, notify_email: str | N
         meta["notify_email"] = notify_email
         extra = notify.callbacks()
     connection = redis()
+    options = dict(
+        job_id=job_id,
+        retry=job_type.retry,
+        result_ttl=ttl,
+        failure_ttl=ttl,
+        description=job_type.title,
+        meta=meta,
+        **extra,
+    )
     with connection.pipeline() as pipe:
-        job = _queue(job_type.queue).enqueue_call(
-            job_type.func,
-            kwargs=values,
-            job_id=job_id,
-            timeout=job_type.timeout,
-            retry=job_type.retry,
-            result_ttl=ttl,
-            failure_ttl=ttl,
-            description=job_type.title,
-            meta=meta,
-            pipeline=pipe,
-            **extra,
-        )
+        if start_at is None:
+            job = _queue(job_type.queue).enqueue_call(
+                job_type.func, kwargs=values, timeout=job_type.timeout, pipeline=pipe, **options
+            )
+        else:
+            job = _queue(job_type.queue).enqueue_at(
+                start_at, job_type.func, args=(), kwargs=values, job_timeout=job_type.timeout, pipeline=pipe, **options
+            )
         pipe.zadd(events.owner_key(owner), {job_id: time.time()})
         pipe.expire(events.owner_key(owner), ttl)
         pipe.execute()
@@ -189,6 +204,14 @@ def explain(exc_string: str | None, status: str) -> dict | None:
     return {"message": message, "detail": detail or None}
 
 
+def _scheduled_for(job: Job) -> str | None:
+    """When a scheduled job (run later, or a retry's wait) will be enqueued."""
+    try:
+        return _iso(_queue(job.origin).scheduled_job_registry.get_scheduled_time(job))
+    except NoSuchJobError:
+        return None
+
+
 def snapshot(job: Job) -> dict:
     """Everything known about a job now: for pages, the API and the first socket message."""
     connection = redis()
@@ -219,6 +242,7 @@ def snapshot(job: Job) -> dict:
         "enqueued_at": _iso(job.enqueued_at),
         "started_at": _iso(job.started_at),
         "ended_at": _iso(job.ended_at),
+        "scheduled_for": _scheduled_for(job) if status == "scheduled" else None,
         "files": [{**f, "url": f"{base}/files/{f['name']}"} for f in files.listing(connection, job.id)],
         "urls": {"self": base, "page": f"/jobs/{job.id}", "ws": f"/ws/jobs/{job.id}"},
     }

@@ -8,6 +8,7 @@ uploaded files and its notify_email, and storing the files in Redis.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from flask import abort, current_app
 from werkzeug.datastructures import FileStorage
@@ -89,3 +90,38 @@ def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict,
         data = upload.read()
         clean_values[name] = files.save_upload(store.redis(), upload.filename, upload.mimetype, data, ttl)
     return clean_values, email
+
+
+# How far ahead a job may be scheduled.
+MAX_DELAY = timedelta(days=30)
+
+
+def clean_start(run_at=None, run_in=None) -> datetime | None:
+    """When a job should start: `run_at` (ISO 8601; UTC when it names no zone) or `run_in`
+    (seconds from now); None for now. Raise ParamsError naming the field that is wrong.
+    """
+    if run_at in (None, "") and run_in in (None, ""):
+        return None
+    if run_at not in (None, "") and run_in not in (None, ""):
+        raise ParamsError({"run_at": "give run_at or run_in, not both"})
+    now = datetime.now(UTC)
+    if run_in not in (None, ""):
+        try:
+            seconds = float(run_in)
+        except (TypeError, ValueError):
+            raise ParamsError({"run_in": "must be a number of seconds"}) from None
+        if not 0 < seconds <= MAX_DELAY.total_seconds():
+            raise ParamsError({"run_in": f"must be more than 0 and at most {int(MAX_DELAY.total_seconds())} seconds"})
+        return now + timedelta(seconds=seconds)
+    try:
+        start = datetime.fromisoformat(run_at) if isinstance(run_at, str) else None
+    except ValueError:
+        start = None
+    if start is None:
+        raise ParamsError({"run_at": "must be a date and time like 2030-01-31T09:30:00Z"})
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    if start <= now:
+        raise ParamsError({"run_at": "must be in the future"})
+    if start - now > MAX_DELAY:
+        raise ParamsError({"run_at": f"must be within {MAX_DELAY.days} days"})
+    return start.astimezone(UTC)
