@@ -41,9 +41,21 @@ class Settings:
     mail_from: str = "spool@localhost"
     base_url: str = "http://localhost:5000"
     allow_private_urls: bool = False
-    # How often progress may reach Redis per job, and how fast a dead worker is noticed.
+    # The most URLs one link check may be given.
+    max_links: int = 500
+    # How often progress may reach Redis per job.
     progress_interval: float = 0.1
-    worker_ttl: int = 10
+    # How fast a dead worker's job is noticed: a running job's heartbeat is renewed every
+    # `job_monitoring_interval` seconds and lapses `heartbeat_grace` seconds after a missed one;
+    # every worker, busy or idle, looks for lapsed jobs every `maintenance_interval` seconds, and an
+    # idle one wakes at least every `worker_ttl - 15` seconds (RQ's rule) to do so. The defaults
+    # notice a SIGKILLed worker's job within about 25 seconds.
+    worker_ttl: int = 20
+    job_monitoring_interval: int = 5
+    heartbeat_grace: int = 10
+    maintenance_interval: int = 5
+    # On SIGTERM a worker lets its current job run this long, then interrupts it and exits.
+    shutdown_grace: int = 20
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,6 +68,12 @@ class Settings:
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
             base_url=os.environ.get("BASE_URL", cls.base_url).rstrip("/"),
             allow_private_urls=_flag("SPOOL_ALLOW_PRIVATE_URLS"),
+            max_links=_int("MAX_LINKS", cls.max_links),
+            worker_ttl=_int("WORKER_TTL", cls.worker_ttl),
+            job_monitoring_interval=_int("JOB_MONITORING_INTERVAL", cls.job_monitoring_interval),
+            heartbeat_grace=_int("HEARTBEAT_GRACE", cls.heartbeat_grace),
+            maintenance_interval=_int("MAINTENANCE_INTERVAL", cls.maintenance_interval),
+            shutdown_grace=_int("WORKER_SHUTDOWN_GRACE", cls.shutdown_grace),
         )
 
 

@@ -1,0 +1,228 @@
+"""Checking links: many slow HTTP requests at once, each bounded in time, size and redirects.
+
+Every address is resolved first and refused when it is private, loopback, link-local or
+otherwise not public (a cloud's metadata service among them), and the request then goes
+to the address that was checked, so a name cannot resolve differently a moment later.
+Every redirect is checked the same way. `SPOOL_ALLOW_PRIVATE_URLS` lifts the address
+check for tests; the scheme check stays.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from pydantic import Field
+
+from jobs import files, job, log, progress
+from jobs.settings import settings
+
+MAX_BODY = 5 * 1024 * 1024
+READ_CHUNK = 64 * 1024
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = "Spool link checker"
+
+
+class Refused(Exception):
+    """A URL that Spool will not fetch (scheme or address); never retried."""
+
+
+class Transient(Exception):
+    """A failure worth another try: a timeout, a dropped connection, a 429/502/503/504."""
+
+
+@dataclass
+class Outcome:
+    url: str
+    status: int | None = None
+    final_url: str | None = None
+    redirects: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    size: int | None = None
+    truncated: bool = False
+    attempts: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and self.status < 400
+
+    def row(self) -> list:
+        return [
+            self.url,
+            self.status,
+            self.final_url,
+            " → ".join(self.redirects),
+            round(self.seconds * 1000),
+            self.size,
+            self.attempts,
+            self.error or ("body over the size cap, not read in full" if self.truncated else ""),
+        ]
+
+
+COLUMNS = ["url", "status", "final_url", "redirects", "time_ms", "size_bytes", "attempts", "error"]
+
+
+def resolve(url: str) -> tuple[str, str, int, str]:
+    """Check a URL's scheme and address; return (scheme, host, port, ip) to connect to."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise Refused("this is not a valid URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise Refused(f"only http and https URLs are checked, not {parts.scheme or 'a bare name'}")
+    if not parts.hostname:
+        raise Refused("the URL has no host")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise Refused(f"the name {parts.hostname} does not resolve ({exc})") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not settings.allow_private_urls:
+        blocked = [a for a in addresses if not _public(a)]
+        if blocked:
+            raise Refused(f"{parts.hostname} resolves to a non-public address ({blocked[0]}); it is not fetched")
+    addresses.sort(key=lambda a: a.version)  # IPv4 first: a local server often listens on it alone
+    return parts.scheme, parts.hostname, port, str(addresses[0])
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_global and not (mapped or address).is_multicast
+
+
+def _fetch_once(url: str, timeout: float, max_redirects: int, outcome: Outcome) -> None:
+    """Follow one URL's redirects to the end, filling `outcome`; raise Transient or Refused."""
+    deadline = time.monotonic() + timeout
+    outcome.redirects = []
+    current = url
+    while True:
+        scheme, host, port, ip = resolve(current)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Transient(f"no answer within {timeout:g} s")
+        pool_class = urllib3.HTTPSConnectionPool if scheme == "https" else urllib3.HTTPConnectionPool
+        tls = {"server_hostname": host, "assert_hostname": host} if scheme == "https" else {}
+        parts = urlsplit(current)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        default_port = 443 if scheme == "https" else 80
+        with pool_class(ip, port, maxsize=1, retries=False, timeout=urllib3.Timeout(total=remaining), **tls) as pool:
+            try:
+                response = pool.urlopen(
+                    "GET",
+                    path,
+                    headers={"Host": host if port == default_port else f"{host}:{port}", "User-Agent": USER_AGENT},
+                    redirect=False,
+                    preload_content=False,
+                    assert_same_host=False,
+                )
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise Transient(_describe(exc, timeout)) from None
+            try:
+                outcome.status = response.status
+                outcome.final_url = current
+                location = response.headers.get("Location")
+                if response.status in REDIRECTS and location:
+                    if len(outcome.redirects) >= max_redirects:
+                        outcome.error = f"more than {max_redirects} redirects"
+                        return
+                    outcome.redirects.append(current)
+                    current = urljoin(current, location)
+                    continue
+                if response.status in TRANSIENT_STATUSES:
+                    raise Transient(f"HTTP {response.status}")
+                outcome.size, outcome.truncated = _read_capped(response, deadline, timeout)
+                return
+            finally:
+                response.release_conn()
+
+
+def _read_capped(response, deadline: float, timeout: float) -> tuple[int, bool]:
+    size = 0
+    try:
+        for chunk in response.stream(READ_CHUNK):
+            size += len(chunk)
+            if size > MAX_BODY:
+                return size, True
+            if time.monotonic() > deadline:
+                raise Transient(f"the body did not arrive within {timeout:g} s")
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise Transient(_describe(exc, timeout)) from None
+    return size, False
+
+
+def _describe(exc: Exception, timeout: float) -> str:
+    if isinstance(exc, urllib3.exceptions.TimeoutError) or "timed out" in str(exc):
+        return f"no answer within {timeout:g} s"
+    reason = str(getattr(exc, "reason", None) or exc)
+    return f"connection failed: {reason.rpartition('>: ')[2]}"
+
+
+def check_one(url: str, timeout: float, max_redirects: int, retries: int) -> Outcome:
+    """Check one URL, retrying transient failures with exponential backoff."""
+    outcome = Outcome(url=url)
+    started = time.monotonic()
+    for attempt in range(retries + 1):
+        outcome.attempts = attempt + 1
+        outcome.error = None
+        try:
+            _fetch_once(url, timeout, max_redirects, outcome)
+            break
+        except Refused as exc:
+            outcome.status, outcome.error = None, str(exc)
+            break
+        except Transient as exc:
+            outcome.error = str(exc)
+            if attempt < retries:
+                time.sleep(min(0.5 * 2**attempt, 8))
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+@job(title="Check links", timeout="30m")
+def check_links(
+    urls: Annotated[
+        list[str],
+        Field(min_length=1, max_length=settings.max_links, description=f"One URL a line, up to {settings.max_links}."),
+    ],
+    concurrency: Annotated[int, Field(ge=1, le=32, description="How many requests run at once.")] = 8,
+    timeout_s: Annotated[float, Field(gt=0, le=60, description="Seconds allowed for each request.")] = 10.0,
+    max_redirects: Annotated[int, Field(ge=0, le=10)] = 5,
+    retries: Annotated[int, Field(ge=0, le=5, description="Further tries after a timeout or a 5xx/429.")] = 2,
+) -> dict:
+    """Check that links answer: status, redirects, time and size of each."""
+    unique = list(dict.fromkeys(u.strip() for u in urls if u.strip()))
+    results: dict[str, Outcome] = {}
+    progress(0, len(unique), "starting")
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="link") as pool:
+        futures = {pool.submit(check_one, url, timeout_s, max_redirects, retries): url for url in unique}
+        for future in as_completed(futures):
+            outcome = future.result()
+            results[outcome.url] = outcome
+            progress(len(results), len(unique), f"checked {len(results)} of {len(unique)}")
+            if not outcome.ok:
+                log(f"{outcome.url}: {outcome.error or outcome.status}")
+    rows = [results[url].row() for url in unique]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    files.attach("links.csv", buffer.getvalue(), "text/csv")
+    broken = sum(1 for o in results.values() if not o.ok)
+    return {
+        "checked": len(unique),
+        "ok": len(unique) - broken,
+        "broken": broken,
+        "table": {"columns": COLUMNS, "rows": rows},
+    }

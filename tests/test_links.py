@@ -1,0 +1,165 @@
+"""Link checking against real local HTTP servers: slow, redirecting, failing and huge ones."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from jobs import links
+from tests.conftest import api_submit, wait_status
+
+
+class Site(BaseHTTPRequestHandler):
+    """A small web site whose paths misbehave in the ways link checking must survive."""
+
+    def do_GET(self):
+        self.server.hits.append(self.path)
+        if self.path == "/ok":
+            self._send(200, b"hello")
+        elif self.path.startswith("/hop/"):
+            left = int(self.path.rsplit("/", 1)[1])
+            self._redirect("/ok" if left == 0 else f"/hop/{left - 1}")
+        elif self.path == "/loop":
+            self._redirect("/loop")
+        elif self.path == "/slow":
+            time.sleep(2)
+            self._send(200, b"late")
+        elif self.path == "/error":
+            self._send(500, b"broken")
+        elif self.path == "/missing":
+            self._send(404, b"no")
+        elif self.path == "/flaky":
+            self._send(503 if self.server.hits.count("/flaky") == 1 else 200, b"maybe")
+        elif self.path == "/huge":
+            self.send_response(200)
+            self.send_header("Content-Length", str(links.MAX_BODY * 2))
+            self.end_headers()
+            block = b"x" * 65536
+            try:
+                for _ in range(links.MAX_BODY * 2 // len(block)):
+                    self.wfile.write(block)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the checker stopped reading at its cap, as it should
+        elif self.path == "/to-other-host":
+            self._redirect(f"http://127.0.0.2:{self.server.server_port}/ok")
+
+    def _send(self, status: int, body: bytes):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _redirect(self, location: str):
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def site():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    server.daemon_threads = True
+    server.hits = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_link_check_reports_each_url_through_a_worker(client, worker, site):
+    paths = ["/ok", "/hop/2", "/loop", "/slow", "/error", "/missing", "/flaky", "/huge"]
+    job_id = api_submit(
+        client,
+        "check_links",
+        urls=[site.url + p for p in paths] + ["ftp://127.0.0.1/file"],
+        concurrency=4,
+        timeout_s=1,
+        max_redirects=3,
+        retries=1,
+    )
+    snapshot = wait_status(client, job_id, "finished", "failed", timeout=60)
+    assert snapshot["status"] == "finished", snapshot["error"]
+    result = snapshot["result"]
+    columns = result["table"]["columns"]
+    rows = {row[0].removeprefix(site.url): dict(zip(columns, row, strict=True)) for row in result["table"]["rows"]}
+
+    assert rows["/ok"]["status"] == 200 and rows["/ok"]["size_bytes"] == 5
+    assert rows["/hop/2"]["status"] == 200
+    assert rows["/hop/2"]["final_url"] == site.url + "/ok"
+    assert rows["/hop/2"]["redirects"] == " → ".join(site.url + p for p in ["/hop/2", "/hop/1", "/hop/0"])
+    assert "more than 3 redirects" in rows["/loop"]["error"]
+    assert "no answer within 1 s" in rows["/slow"]["error"]
+    assert rows["/slow"]["attempts"] == 2  # a timeout is transient: tried again
+    assert rows["/error"]["status"] == 500 and rows["/error"]["attempts"] == 1  # a 500 is not
+    assert rows["/missing"]["status"] == 404 and rows["/missing"]["attempts"] == 1
+    assert rows["/flaky"]["status"] == 200 and rows["/flaky"]["attempts"] == 2
+    assert rows["/huge"]["status"] == 200 and rows["/huge"]["size_bytes"] > links.MAX_BODY
+    assert "size cap" in rows["/huge"]["error"]
+    assert "only http and https" in rows["ftp://127.0.0.1/file"]["error"]
+    assert result["ok"] == 4 and result["broken"] == 5  # ok, hop, flaky, huge (read up to the cap)
+    assert snapshot["progress"]["done"] == snapshot["progress"]["total"] == 9
+
+    (csv_file,) = snapshot["files"]
+    table = list(csv.reader(io.StringIO(client.get(csv_file["url"]).get_data(as_text=True))))
+    assert table[0] == columns and len(table) == 10
+
+
+def test_loopback_is_refused_when_private_urls_are_not_allowed(client, start_worker, site):
+    start_worker(env={"SPOOL_ALLOW_PRIVATE_URLS": ""})
+    job_id = api_submit(client, "check_links", urls=[site.url + "/ok", "http://localhost:1/"])
+    snapshot = wait_status(client, job_id, "finished", "failed")
+    errors = [row[-1] for row in snapshot["result"]["table"]["rows"]]
+    assert all("non-public address" in e for e in errors), errors
+    assert site.hits == []
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    monkeypatch.setattr(links, "settings", dataclasses.replace(links.settings, allow_private_urls=False))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[fe80::1]/",
+        "http://0.0.0.0/",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+    ],
+)
+def test_private_addresses_and_other_schemes_are_refused(strict, url):
+    with pytest.raises(links.Refused):
+        links.resolve(url)
+
+
+def test_a_redirect_to_a_private_address_is_refused_after_the_first_hop(strict, monkeypatch, site):
+    # Take this server's own address for a public one, so only the redirect's target is private.
+    monkeypatch.setattr(links, "_public", lambda address: str(address) == "127.0.0.1")
+    outcome = links.check_one(site.url + "/to-other-host", timeout=2, max_redirects=5, retries=0)
+    assert outcome.redirects == [site.url + "/to-other-host"]
+    assert "non-public address (127.0.0.2)" in outcome.error
+    assert site.hits == ["/to-other-host"]
+
+
+def test_too_many_urls_is_422(client):
+    urls = [f"http://example.com/{i}" for i in range(links.settings.max_links + 1)]
+    response = client.post("/api/jobs", json={"type": "check_links", "params": {"urls": urls}})
+    assert response.status_code == 422
+    assert "urls" in response.get_json()["error"]["fields"]
