@@ -79,3 +79,17 @@ def test_someone_elses_job_is_a_404_page(new_context, worker):
     assert response.status == 404
     expect(theirs.locator("h1")).to_have_text("Not found")
     expect(theirs.locator("#job")).to_have_count(0)
+
+
+def test_an_uploaded_file_comes_back_as_a_download_and_a_png_inline(page, worker):
+    page.goto("/jobs/new/echo_file")
+    expect(page.locator("#f-data ~ .help").first).to_contain_text(re.compile(r"Up to \d+ MB"))
+    page.set_input_files("#f-data", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello\nworld"}])
+    page.click("button[type=submit]")
+    expect(page.locator("#status")).to_have_text("Done")
+    chart = page.locator(".chart img")
+    expect(chart).to_have_attribute("alt", "dot.png")
+    page.wait_for_function("document.querySelector('.chart img').naturalWidth === 1")  # the PNG was served
+    with page.expect_download() as download:
+        page.click('a[download="copy.txt"]')
+    assert open(download.value.path(), "rb").read() == b"hello\nworld"
