@@ -15,7 +15,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
 
-    from webapp import api, auth, dashboard, errors, health, operators, pages, store, tokens, ws
+    from webapp import api, auth, dashboard, errors, health, metrics, operators, pages, store, tokens, ws
 
     store.init_app(app)
     auth.init_app(app)
@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     tokens.init_app(app)
     dashboard.init_app(app)
     app.register_blueprint(operators.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

@@ -1,0 +1,143 @@
+"""Prometheus metrics at /metrics, for operators (signed in, or HTTP Basic with the operator
+password, which is what a Prometheus scrape config sends).
+
+Everything about jobs, queues and workers is read from Redis at scrape time, so any web
+process answers for the whole deployment. Sockets open and events delivered are this
+process's own, labelled with its pid: scrape every web process for the total.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from rq import Queue, Worker
+from rq.utils import utcparse
+
+from jobs import events
+from jobs.runtime import queue
+from webapp import auth, store
+
+bp = Blueprint("metrics", __name__)
+
+DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
+# The newest jobs read per registry at each scrape; older ones are not counted.
+SCAN = 10_000
+FINAL_REGISTRIES = ("finished", "failed", "canceled")
+
+
+def _authorised() -> bool:
+    if auth.is_operator():
+        return True
+    credentials = request.authorization
+    return bool(credentials and credentials.password and auth.password_matches(credentials.password))
+
+
+def _seconds(raw: bytes | None) -> datetime | None:
+    return utcparse(raw.decode()) if raw else None
+
+
+class SpoolCollector:
+    """Reads queues, registries and workers from Redis when scraped."""
+
+    def __init__(self, connection, hub):
+        self.connection, self.hub = connection, hub
+
+    def collect(self):
+        depth = GaugeMetricFamily("spool_queue_depth", "Jobs waiting in the queue", labels=["queue"])
+        oldest = GaugeMetricFamily(
+            "spool_queue_oldest_job_age_seconds", "How long the oldest waiting job has waited", labels=["queue"]
+        )
+        jobs = GaugeMetricFamily(
+            "spool_jobs",
+            "Jobs kept in Redis by queue, state and type (within RESULT_TTL)",
+            labels=["queue", "state", "type"],
+        )
+        durations: dict[str, list[float]] = defaultdict(list)
+        now = datetime.now(UTC)
+        for name in sorted({q.name for q in Queue.all(connection=self.connection)}):
+            q = queue(name, self.connection)
+            depth.add_metric([name], q.count)
+            first = q.get_job_ids(0, 1)
+            enqueued = _seconds(self.connection.hget(events.job_key(first[0]), "enqueued_at")) if first else None
+            oldest.add_metric([name], (now - enqueued).total_seconds() if enqueued else 0)
+            counts: Counter = Counter()
+            registries = {
+                "started": q.started_job_registry,
+                "scheduled": q.scheduled_job_registry,
+                "finished": q.finished_job_registry,
+                "failed": q.failed_job_registry,
+                "canceled": q.canceled_job_registry,
+            }
+            for registry in registries.values():
+                ids = registry.get_job_ids(-SCAN, -1, cleanup=False)
+                for status, type_name, duration in self._jobs(ids):
+                    counts[status, type_name] += 1
+                    if status == "finished" and duration is not None:
+                        durations[type_name].append(duration)
+            for (status, type_name), count in sorted(counts.items()):
+                jobs.add_metric([name, status, type_name], count)
+        yield depth
+        yield oldest
+        yield jobs
+        yield self._histogram(durations)
+        workers = Worker.all(connection=self.connection)
+        alive = GaugeMetricFamily("spool_workers", "Workers alive, by state", labels=["state"])
+        states = Counter(getattr(state, "value", str(state)) for state in (w.get_state() for w in workers))
+        for state, count in sorted(states.items()):
+            alive.add_metric([state], count)
+        yield alive
+        pid = str(os.getpid())
+        sockets = GaugeMetricFamily("spool_websockets_open", "WebSockets open in this web process", labels=["pid"])
+        sockets.add_metric([pid], self.hub.sockets if self.hub else 0)
+        yield sockets
+        delivered = CounterMetricFamily(
+            "spool_events_delivered", "Progress events sent to sockets by this web process", labels=["pid"]
+        )
+        delivered.add_metric([pid], self.hub.delivered if self.hub else 0)
+        yield delivered
+
+    def _jobs(self, ids: list[str]):
+        """(status, type, seconds it ran) of each job, in one round trip."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hmget(events.job_key(job_id), "status", "meta", "started_at", "ended_at")
+            rows = pipe.execute()
+        for status, meta, started, ended in rows:
+            if status is None:
+                continue  # expired since the registry was read
+            type_name = (json.loads(meta) if meta else {}).get("type") or "unknown"
+            start, end = _seconds(started), _seconds(ended)
+            yield status.decode(), type_name, (end - start).total_seconds() if start and end else None
+
+    @staticmethod
+    def _histogram(durations: dict[str, list[float]]) -> HistogramMetricFamily:
+        histogram = HistogramMetricFamily(
+            "spool_job_duration_seconds", "How long finished jobs ran, by type", labels=["type"]
+        )
+        for type_name, values in sorted(durations.items()):
+            buckets = [(str(b), sum(v <= b for v in values)) for b in DURATION_BUCKETS]
+            buckets.append(("+Inf", len(values)))
+            histogram.add_metric([type_name], buckets, sum(values))
+        return histogram
+
+
+@bp.get("/metrics")
+def metrics():
+    """Expose queue, job, worker and socket metrics in the Prometheus text format."""
+    if not _authorised():
+        return Response(
+            "Operators only: sign in, or use HTTP Basic with the operator password.\n",
+            401,
+            {"WWW-Authenticate": 'Basic realm="spool metrics"', "Content-Type": "text/plain"},
+        )
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SpoolCollector(store.redis(), current_app.extensions["spool"].get("hub")))
+    return Response(
+        generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
+    )
