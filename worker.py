@@ -17,14 +17,15 @@ from jobs.settings import connect, settings
 log = logging.getLogger("spool.worker")
 
 
-def wait_for_redis(connection, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
+def wait_for_redis(connection, seconds: float | None = 30) -> None:
+    """Return once Redis answers; raise after `seconds` (None: wait as long as it takes)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
     while True:
         try:
             connection.ping()
             return
         except redis.ConnectionError:
-            if time.monotonic() > deadline:
+            if deadline is not None and time.monotonic() > deadline:
                 raise
             log.warning("waiting for Redis at %s", settings.redis_url)
             time.sleep(0.5)
@@ -36,8 +37,21 @@ def main(argv: list[str]) -> None:
     connection = connect()
     wait_for_redis(connection)
     names = argv or list(settings.queues)
-    worker = SpoolWorker([queue(n, connection) for n in names], connection=connection)
-    worker.work(with_scheduler=True)
+    while True:
+        worker = SpoolWorker([queue(n, connection) for n in names], connection=connection)
+        try:
+            worker.work(with_scheduler=True)
+        except redis.ConnectionError as exc:  # RQ's teardown needs Redis too
+            log.warning("worker %s ended without Redis: %s", worker.name, exc)
+            if worker.pubsub_thread:
+                worker.pubsub_thread.stop()
+        if worker.shutdown_requested:
+            return
+        # RQ's loop gives up when Redis vanishes between jobs; a deploy expects the worker to
+        # carry on by itself once Redis is back, so start a fresh one (not in a tight loop).
+        time.sleep(1)
+        wait_for_redis(connection, seconds=None)
+        log.warning("Redis is back; starting a new worker")
 
 
 if __name__ == "__main__":

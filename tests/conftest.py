@@ -201,8 +201,8 @@ def worker(start_worker):
 class LiveServer:
     """The web app under gunicorn with gevent, as the Procfile runs it."""
 
-    def __init__(self, env: dict | None = None):
-        self.port = free_port()
+    def __init__(self, env: dict | None = None, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = Path(tempfile.mkstemp(prefix="web-", suffix=".log", dir=VAR)[1])
         with self._log.open("wb") as log:
@@ -215,6 +215,9 @@ class LiveServer:
                 start_new_session=True,
             )
         wait_for(self._up, 30, "gunicorn to answer")
+
+    def output(self) -> str:
+        return self._log.read_text(errors="replace")
 
     def _up(self) -> bool:
         if self.process.poll() is not None:

@@ -46,7 +46,7 @@ def new_context(chromium, live_server):
     contexts = []
 
     def open_context(**options):
-        context = chromium.new_context(base_url=live_server.url, **options)
+        context = chromium.new_context(**{"base_url": live_server.url, **options})
         context.set_default_timeout(20_000)
         contexts.append(context)
         return context

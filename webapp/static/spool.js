@@ -56,7 +56,7 @@
     const $ = (id) => document.getElementById(id);
     const labels = JSON.parse(root.dataset.labels);
     const skew = Date.now() - parseFloat(root.dataset.now) * 1000; // browser clock minus server clock
-    let status = root.dataset.status, lastSeq = -1, attempts = 0, dropped = false;
+    let status = root.dataset.status, lastSeq = -1, attempts = 0, dropped = false, everOpened = false;
     let polling = null, finishing = false, etaAt = null;
     if (root.dataset.eta) etaAt = Date.now() + parseFloat(root.dataset.eta) * 1000;
 
@@ -181,14 +181,14 @@
     function connect() {
       if (TERMINAL.includes(status) || polling) return;
       const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws;
-      let socket, opened = false;
+      let socket;
       try {
         socket = new WebSocket(url);
       } catch (e) {
         return poll();
       }
       socket.onopen = () => {
-        opened = true;
+        everOpened = true;
         attempts = 0;
         if (dropped) {
           liveness("back online", "ok");
@@ -200,9 +200,11 @@
       socket.onclose = () => {
         if (TERMINAL.includes(status)) return;
         attempts += 1;
-        if (!opened && attempts >= 3) return poll();
-        dropped = true;
-        liveness("connection lost, reconnecting…", "off");
+        // Never opened: something in between refuses WebSockets, so poll. Once worked: the
+        // server went away for a moment, so keep trying (polling would not bring it back sooner).
+        if (!everOpened && attempts >= 3) return poll();
+        dropped = everOpened;
+        liveness(everOpened ? "connection lost, reconnecting…" : "connecting…", "off");
         setTimeout(connect, Math.min(500 * 2 ** attempts, 10000));
       };
     }

@@ -1,0 +1,33 @@
+"""The job page's live connection when the web server goes away and comes back."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import submit
+from tests.conftest import LiveServer
+
+
+def test_the_page_says_when_its_connection_drops_and_comes_back(new_context, worker):
+    server = LiveServer()
+    try:
+        page = new_context(base_url=server.url).new_page()
+        job_id = submit(page, "block", seconds=60)
+        page.goto(f"/jobs/{job_id}")
+        expect(page.locator("#status")).to_have_text("Running")
+        expect(page.locator("#live")).to_be_hidden()
+
+        os.killpg(server.process.pid, signal.SIGKILL)  # the web process dies, sockets and all
+        server.process.wait()
+        expect(page.locator("#live")).to_have_text("connection lost, reconnecting…")
+
+        server = LiveServer(port=server.port)
+        expect(page.locator("#live")).to_have_text("back online")
+        expect(page.locator("#live")).to_be_hidden()
+        assert page.request.delete(f"/api/jobs/{job_id}").status == 202
+        expect(page.locator("#status")).to_have_text("Stopped")  # the new socket streams again
+    finally:
+        server.stop()
