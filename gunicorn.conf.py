@@ -15,3 +15,25 @@ keepalive = 5
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None
 control_socket_disable = True  # several web servers may share a machine (tests, bench)
+
+
+def post_worker_init(worker):
+    """On SIGTERM, also close this process's WebSockets, so browsers reconnect to another one.
+
+    gunicorn's graceful shutdown waits for open requests, and a socket stays open for as
+    long as its job runs: without this, a deploy would hold every socket until the graceful
+    timeout and then cut them off.
+    """
+    import signal
+
+    import gevent
+
+    from webapp.hub import close_all_sockets
+
+    stop = worker.handle_exit
+
+    def handle_exit(sig, frame):
+        stop(sig, frame)
+        gevent.spawn(close_all_sockets)  # not in the signal handler: it takes locks
+
+    signal.signal(signal.SIGTERM, handle_exit)

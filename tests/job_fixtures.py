@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -10,6 +11,7 @@ from pydantic import Field
 from rq import Retry
 
 from jobs import Upload, files, job, log, progress
+from jobs.retry import Backoff
 
 # The smallest valid PNG: one transparent pixel.
 PNG_1X1 = bytes.fromhex(
@@ -92,3 +94,70 @@ def table(note: str = "three rows") -> dict:
 def fail_retried(message: str = "still bad") -> None:
     """Fail on every attempt, so RQ retries once and then records the failure."""
     raise ValueError(message)
+
+
+def _attempt(marker_dir: str) -> int:
+    """Record one more attempt of a job in a directory; return its number (1 for the first)."""
+    directory = Path(marker_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    number = len(list(directory.glob("attempt-*"))) + 1
+    (directory / f"attempt-{number}").write_text(str(os.getpid()))
+    return number
+
+
+@job(title="Attempts", timeout=60, retry=Retry(max=1))
+def attempts(marker_dir: str, fail: int = 0, block_first: float = 0.0) -> dict:
+    """Record each attempt; fail the first `fail` ones; keep the first one busy for `block_first` s."""
+    number = _attempt(marker_dir)
+    if number == 1 and block_first:
+        deadline = time.monotonic() + block_first
+        while time.monotonic() < deadline:
+            progress(block_first - (deadline - time.monotonic()), block_first, "blocking")
+            time.sleep(0.05)
+    if number <= fail:
+        raise RuntimeError(f"attempt {number} failed on purpose")
+    (Path(marker_dir) / f"done-{number}").write_text("")
+    return {"attempt": number}
+
+
+@job(title="Attempts, no retry", timeout=60)
+def attempts_once(marker_dir: str, block_first: float = 0.0) -> dict:
+    """Like Attempts, without a retry policy."""
+    return attempts(marker_dir, 0, block_first)
+
+
+@job(title="Backoff", timeout=30, retry=Backoff(2, first=1, jitter=0))
+def backoff_flaky(marker_dir: str, fail: int = 1) -> dict:
+    """Fail the first `fail` attempts, retried after 1 s then 2 s."""
+    number = _attempt(marker_dir)
+    if number <= fail:
+        raise RuntimeError(f"attempt {number} failed on purpose")
+    return {"attempt": number}
+
+
+@job(title="Retry much later", timeout=30, retry=Backoff(3, first=600))
+def retry_later(message: str = "come back later") -> None:
+    """Fail, so that RQ schedules a retry minutes away."""
+    raise RuntimeError(message)
+
+
+@job(title="Overrun", timeout=1)
+def overrun(seconds: float = 30.0) -> None:
+    """Sleep past the one-second time limit."""
+    time.sleep(seconds)
+
+
+def _clean_up(stopped, connection) -> None:
+    Path(stopped.kwargs["path"]).write_text(f"cleaned up after {stopped.id}")
+
+
+@job(title="Block, cleaning up when stopped", timeout=120, on_stop=_clean_up)
+def block_with_cleanup(path: str, seconds: float = 60.0) -> str:
+    """Keep running until stopped; the cleanup writes to `path`."""
+    return block(seconds)
+
+
+@job(title="Parked", queue="parked", timeout=30)
+def parked(n: int = 1) -> dict:
+    """Run only on a worker of the 'parked' queue, so a test decides when it runs."""
+    return {"n": n}

@@ -2,6 +2,7 @@
 
     watcher = hub.watch(job_id)      # then watcher.get(timeout) -> Delivery | None
     hub.unwatch(watcher)
+    hub.close_all()                  # the process is shutting down: every socket is told to close
 
 Each published event is parsed and re-serialised once, however many sockets watch its job.
 Once a second the hub also reads the status of every watched job in one pipeline, so a
@@ -15,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from redis import Redis
@@ -23,11 +25,21 @@ from redis.exceptions import RedisError
 from jobs import events
 
 log = logging.getLogger(__name__)
+# Every hub in this process, so that a server's shutdown hook can reach their sockets.
+_HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
+
+
+def close_all_sockets() -> None:
+    """Ask every open socket of this process to close (gunicorn calls this on SIGTERM)."""
+    for hub in list(_HUBS):
+        hub.close_all()
 
 
 @dataclass(frozen=True)
 class Delivery:
-    kind: str  # "event" (text is ready to send), "check" (status read by the reconciler), "resync"
+    # "event" (text is ready to send), "check" (status read by the reconciler), "resync",
+    # or "close" (the process is shutting down: close the socket so the client reconnects elsewhere)
+    kind: str
     seq: int = 0
     event: dict | None = None
     text: str = ""
@@ -43,7 +55,7 @@ class Watcher:
             self._queue.put_nowait(delivery)
         except queue.Full:  # a stuck client: it will resync from a snapshot
             self._drain()
-            self._queue.put_nowait(Delivery("resync"))
+            self._queue.put_nowait(delivery if delivery.kind == "close" else Delivery("resync"))
 
     def _drain(self) -> None:
         while True:
@@ -67,6 +79,7 @@ class Hub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.delivered = 0
+        _HUBS.add(self)
 
     def watch(self, job_id: str) -> Watcher:
         self._ensure_running()
@@ -82,6 +95,9 @@ class Hub:
                 group.discard(watcher)
                 if not group:
                     del self._watchers[watcher.job_id]
+
+    def close_all(self) -> None:
+        self._broadcast(Delivery("close"))
 
     @property
     def sockets(self) -> int:

@@ -191,7 +191,8 @@ def explain(exc_string: str | None, status: str) -> dict | None:
     last = detail.splitlines()[-1] if detail else ""
     if "JobTimeoutException" in last:
         seconds = re.search(r"\((\d+) seconds\)", last)
-        message = f"The job timed out after {seconds.group(1) if seconds else 'its time limit in'} seconds."
+        limit = seconds.group(1) if seconds else "its time limit in"
+        message = f"The job timed out after {limit} second{'' if limit == '1' else 's'}."
     elif "terminated unexpectedly" in detail or "Work-horse" in detail:
         message = "The worker running this job stopped unexpectedly (it may have run out of memory or been killed)."
     elif "abandoned" in detail.lower() or not detail:
@@ -202,6 +203,20 @@ def explain(exc_string: str | None, status: str) -> dict | None:
         name, _, text = last.partition(": ")
         message = text.strip() or name.strip() or "The job failed."
     return {"message": message, "detail": detail or None}
+
+
+def _attempts(job: Job, job_type: JobType | None, status: str) -> dict:
+    """Which attempt this is (or, while waiting to be retried, will be) out of how many at most.
+
+    RQ counts retries after an exception (or a lost worker) down in `retries_left`, and
+    retries that a job asked for by returning `Retry` up in `number_of_retries`.
+    """
+    policy = job_type.retry if job_type else None
+    used = job.number_of_retries or 0
+    if policy is not None and job.retries_left is not None:
+        used += max(0, policy.max - job.retries_left)
+    retry_at = _scheduled_for(job) if status == "scheduled" and used else None
+    return {"attempt": used + 1, "attempts": policy.max + 1 if policy else 1, "retry_at": retry_at}
 
 
 def _scheduled_for(job: Job) -> str | None:
@@ -237,7 +252,7 @@ def snapshot(job: Job) -> dict:
         "log": [line.decode() for line in connection.lrange(events.log_key(job.id), -100, -1)],
         "result": result,
         "error": error,
-        "attempt": (job.number_of_retries or 0) + 1,
+        **_attempts(job, job_type, status),
         "created_at": _iso(job.created_at),
         "enqueued_at": _iso(job.enqueued_at),
         "started_at": _iso(job.started_at),

@@ -10,6 +10,7 @@ import json
 
 from flask import Blueprint, Flask, current_app, request
 from flask_sock import Sock
+from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 
 from jobs import events
@@ -20,6 +21,7 @@ from webapp.hub import Hub
 bp = Blueprint("ws", __name__)
 sock = Sock()
 IDLE_CHECK = 5.0
+SERVICE_RESTART = 1012  # the WebSocket close code for "the server is restarting"
 
 
 def init_app(app: Flask) -> None:
@@ -77,8 +79,14 @@ def _stream(ws, job_id: str, watcher) -> None:
             final = delivery.event["type"] == "status" and delivery.event["status"] in events.TERMINAL
         elif delivery.kind == "check" and delivery.event["status"] == "gone":
             return
+        elif delivery.kind == "close":  # this process is going away; the client reconnects elsewhere
+            ws.close(reason=SERVICE_RESTART, message="The server is restarting; reconnect.")
+            return
         else:  # a status check found it over, or events may have been missed
-            snapshot = _snapshot(job_id)
+            try:
+                snapshot = _snapshot(job_id)
+            except RedisError:  # Redis is away: the hub resyncs every socket when it is back
+                continue
             final = snapshot["status"] in events.TERMINAL
             if snapshot["seq"] > last_seq or final:
                 _send(ws, snapshot)
