@@ -15,8 +15,9 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
 
-    from webapp import api, auth, dashboard, errors, health, metrics, operators, pages, store, tokens, ws
+    from webapp import api, auth, dashboard, errors, health, logs, metrics, operators, pages, store, tokens, ws
 
+    logs.init_app(app)
     store.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

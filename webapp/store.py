@@ -24,7 +24,7 @@ from jobs import catalogue, events, files, notify
 from jobs.catalogue import JobType
 from jobs.runtime import SpoolJob, queue
 from jobs.settings import connect
-from webapp import auth
+from webapp import auth, logs
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 WAITING = frozenset({"queued", "scheduled", "deferred"})
@@ -66,7 +66,7 @@ def submit(
     """
     ttl = current_app.config["RESULT_TTL"]
     job_id = uuid.uuid4().hex
-    meta = {"type": job_type.name, "owner": owner}
+    meta = {"type": job_type.name, "owner": owner, "request_id": logs.request_id()}
     extra = {}
     if notify_email:
         meta["notify_email"] = notify_email

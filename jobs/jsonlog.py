@@ -1,0 +1,60 @@
+"""Structured logs: one JSON object a line, for the web's requests and the workers' jobs.
+
+    log = jsonlog.logger("spool.request")
+    log.info("request", extra={"fields": {"method": "GET", "status": 200}})
+    jsonlog.transition(job, "started")      # in the worker, at each status change
+
+A job carries the id of the request that submitted it in its meta (`request_id`), so a
+worker's lines for the job can be joined with the web's line for the request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def logger(name: str) -> logging.Logger:
+    """A logger that writes JSON lines to stderr, set up once per process."""
+    log = logging.getLogger(name)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
+def transition(job, status: str) -> None:
+    """Log one job's change of status, with the id of the request that submitted it."""
+    meta = job.meta or {}
+    logger("spool.jobs").info(
+        "job",
+        extra={
+            "fields": {
+                "job_id": job.id,
+                "type": meta.get("type"),
+                "status": status,
+                "request_id": meta.get("request_id"),
+                "queue": job.origin,
+                "attempt": (job.number_of_retries or 0) + 1,
+            }
+        },
+    )
