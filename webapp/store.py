@@ -22,7 +22,7 @@ from rq.job import Job
 
 from jobs import catalogue, events, files, notify
 from jobs.catalogue import JobType
-from jobs.runtime import SpoolJob, queue
+from jobs.runtime import SpoolJob, cancel_dependents, queue
 from jobs.settings import connect
 from webapp import auth, logs
 
@@ -164,6 +164,7 @@ def cancel(job: Job) -> str:
         except InvalidJobOperation:
             raise Conflict(f"The job is already {status_of(job)}.") from None
         events.publish_status(redis(), job.id, "canceled")
+        cancel_dependents(job)
         return "canceled"
     if status == "started":
         send_stop_job_command(redis(), job.id, serializer=job.serializer)
@@ -205,6 +206,18 @@ def explain(exc_string: str | None, status: str) -> dict | None:
     return {"message": message, "detail": detail or None}
 
 
+def _dependency_ended(job: Job) -> bool:
+    """Whether a job that this one waited for ended without finishing."""
+    ids = job.dependency_ids
+    if not ids:
+        return False
+    with redis().pipeline(transaction=False) as pipe:
+        for dependency_id in ids:
+            pipe.hget(events.job_key(dependency_id), "status")
+        statuses = pipe.execute()
+    return any(s in (b"failed", b"stopped", b"canceled") for s in statuses)
+
+
 def _attempts(job: Job, job_type: JobType | None, status: str) -> dict:
     """Which attempt this is (or, while waiting to be retried, will be) out of how many at most.
 
@@ -240,6 +253,8 @@ def snapshot(job: Job) -> dict:
     elif status in ("failed", "stopped", "canceled"):
         latest = job.latest_result() if status == "failed" else None
         error = explain(latest.exc_string if latest else None, status)
+        if status == "canceled" and _dependency_ended(job):
+            error["message"] = "The job was canceled because a job it waited for was stopped or failed."
     base = f"/api/jobs/{job.id}"
     return {
         "id": job.id,
