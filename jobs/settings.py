@@ -80,11 +80,13 @@ class Settings:
 settings = Settings.from_env()
 
 
-def connect(url: str | None = None, **kwargs) -> redis.Redis:
+def connect(url: str | None = None, *, pool_wait: float = 0, **kwargs) -> redis.Redis:
     """Open a Redis client for a redis://, rediss:// or redis+sentinel:// URL.
 
     A Sentinel URL names the sentinels and the service:
-    ``redis+sentinel://host1:26379,host2:26379/mymaster/0``.
+    ``redis+sentinel://host1:26379,host2:26379/mymaster/0``. With `pool_wait` seconds, a
+    caller finding all `max_connections` in use waits that long for one instead of failing
+    at once with "Too many connections" (not for Sentinel, whose pool cannot wait).
     """
     url = url or settings.redis_url
     kwargs.setdefault("health_check_interval", 30)
@@ -95,4 +97,6 @@ def connect(url: str | None = None, **kwargs) -> redis.Redis:
         service, _, db = rest.partition("/")
         nodes = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1]) if ":" in h else 26379) for h in hosts.split(",")]
         return Sentinel(nodes).master_for(service or "mymaster", db=int(db or 0), **kwargs)
+    if pool_wait:
+        return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(url, timeout=pool_wait, **kwargs))
     return redis.Redis.from_url(url, **kwargs)

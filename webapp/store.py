@@ -37,7 +37,9 @@ class Conflict(Exception):
 
 def init_app(app: Flask) -> None:
     catalogue.load()
-    connection = connect(app.config["REDIS_URL"])
+    # Every request and socket is a greenlet: a burst of them (a thousand sockets opening) must
+    # queue for the pool's connections, not fail past redis-py's default of 100.
+    connection = connect(app.config["REDIS_URL"], pool_wait=10, max_connections=100)
     app.extensions["spool"] = {"redis": connection, "queues": {}}
 
 
