@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from jobs import catalogue
+from jobs import catalogue, embeddings
 from jobs.runtime import SpoolWorker, queue
 from jobs.settings import connect, settings
 
@@ -37,6 +37,8 @@ def main(argv: list[str]) -> None:
     connection = connect()
     wait_for_redis(connection)
     names = argv or list(settings.queues)
+    if embeddings.QUEUE in names:
+        embeddings.preload()  # once, before forking: every work horse inherits the model
     while True:
         worker = SpoolWorker([queue(n, connection) for n in names], connection=connection)
         try:

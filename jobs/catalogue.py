@@ -23,7 +23,7 @@ from jobs import params as _params
 
 # Every module that defines job types; workers import them all before forking.
 # SPOOL_JOB_MODULES adds a deployment's own modules (comma-separated dotted names).
-JOB_MODULES = ("jobs.primes", "jobs.housekeeping", "jobs.notify", "jobs.links")
+JOB_MODULES = ("jobs.primes", "jobs.housekeeping", "jobs.notify", "jobs.links", "jobs.texts")
 
 
 @dataclass(frozen=True)

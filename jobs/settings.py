@@ -34,7 +34,8 @@ def _int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = DEV_REDIS_URL
-    queues: tuple[str, ...] = ("default",)
+    # A worker serves these unless given queue names; "ml" makes it preload the model first.
+    queues: tuple[str, ...] = ("default", "ml")
     result_ttl: int = 7 * 24 * 3600
     max_upload_mb: int = 20
     smtp_url: str = ""
@@ -61,7 +62,7 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             redis_url=os.environ.get("REDIS_URL") or DEV_REDIS_URL,
-            queues=tuple(q.strip() for q in os.environ.get("QUEUES", "default").split(",") if q.strip()),
+            queues=tuple(q.strip() for q in os.environ.get("QUEUES", ",".join(cls.queues)).split(",") if q.strip()),
             result_ttl=_int("RESULT_TTL", cls.result_ttl),
             max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),
             smtp_url=os.environ.get("SMTP_URL", ""),

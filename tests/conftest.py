@@ -37,6 +37,8 @@ os.environ.update(
     SPOOL_VAR=str(VAR),
     SPOOL_ALLOW_PRIVATE_URLS="1",
     SECRET_KEY="test-secret",
+    # Workers serve the default queue unless a test names others; only "ml" loads the model.
+    QUEUES="default",
 )
 
 

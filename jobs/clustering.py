@@ -1,0 +1,54 @@
+"""k-means and a 2-D projection for unit-length embeddings, in numpy alone.
+
+labels, centres = kmeans(vectors, k)
+points = project_2d(vectors)            # PCA through the SVD
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_ROUNDS = 100
+
+
+def kmeans(vectors: np.ndarray, k: int, seed: int = 0, tries: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster rows into k groups: the tightest of `tries` k-means runs from different starts."""
+    rng = np.random.default_rng(seed)
+    best = None
+    for _ in range(tries):
+        labels, centres = _lloyd(vectors, k, rng)
+        spread = ((vectors - centres[labels]) ** 2).sum()
+        if best is None or spread < best[0]:
+            best = (spread, labels, centres)
+    return best[1], best[2]
+
+
+def _lloyd(vectors: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One k-means run: a k-means++ start, then Lloyd rounds until the labels stop changing."""
+    n = len(vectors)
+    centres = [vectors[rng.integers(n)]]
+    nearest = ((vectors - centres[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        weights = nearest / nearest.sum() if nearest.sum() > 0 else np.full(n, 1 / n)
+        centres.append(vectors[rng.choice(n, p=weights)])
+        nearest = np.minimum(nearest, ((vectors - centres[-1]) ** 2).sum(axis=1))
+    centres = np.array(centres)
+    labels = np.full(n, -1)
+    for _ in range(MAX_ROUNDS):
+        distances = (vectors**2).sum(axis=1)[:, None] - 2 * vectors @ centres.T + (centres**2).sum(axis=1)[None, :]
+        new_labels = distances.argmin(axis=1)
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        for c in range(k):
+            members = vectors[labels == c]
+            # An emptied cluster restarts at the point farthest from its centre.
+            centres[c] = members.mean(axis=0) if len(members) else vectors[distances.min(axis=1).argmax()]
+    return labels, centres
+
+
+def project_2d(vectors: np.ndarray) -> np.ndarray:
+    """The rows on their two principal components."""
+    centred = vectors - vectors.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    return centred @ components[:2].T
