@@ -96,11 +96,13 @@ def test_a_result_with_html_is_escaped_in_the_dashboard(client, operator, worker
     assert "<img" not in body and "&lt;img" in body
 
 
-def test_dashboard_actions_need_the_csrf_token_it_sends(client, operator, start_worker, redis):
+def test_a_job_requeued_in_the_dashboard_runs_again(client, operator, start_worker, redis, tmp_path):
+    target = tmp_path / "not-yet" / "ran"
     worker = start_worker()
-    job_id = api_submit(client, "fail")
-    wait_status(client, job_id, "failed")
+    job_id = api_submit(client, "touch", path=str(target))
+    wait_status(client, job_id, "failed")  # its directory is missing
     worker.stop()
+    target.parent.mkdir()
 
     assert operator.post(f"/rq/job/{job_id}/requeue").status_code == 400
     assert operator.get("/rq/requeue/default").status_code == 405
@@ -111,6 +113,9 @@ def test_dashboard_actions_need_the_csrf_token_it_sends(client, operator, start_
     assert response.status_code == 200 and response.get_json()["status"] == "OK"
     job = SpoolJob.fetch(job_id, connection=redis, serializer=JSONSerializer)
     assert job.get_status() == "queued"
+    start_worker()
+    wait_status(client, job_id, "finished")
+    assert target.read_text() == "ran"
 
 
 def test_operators_see_every_users_job(client, other_client, operator):
@@ -118,3 +123,16 @@ def test_operators_see_every_users_job(client, other_client, operator):
     assert other_client.get(f"/api/jobs/{job_id}").status_code == 404
     assert operator.get(f"/api/jobs/{job_id}").status_code == 200
     assert operator.get(f"/jobs/{job_id}").status_code == 200
+
+
+def test_requeue_all_in_the_dashboard_keeps_jobs_readable(client, operator, start_worker, redis):
+    worker = start_worker()
+    failed = [api_submit(client, "fail") for _ in range(2)]
+    for job_id in failed:
+        wait_status(client, job_id, "failed")
+    worker.stop()
+    page = operator.get("/rq/")
+    cookie = re.search(r"_csrf_token=([^;]+)", page.headers["Set-Cookie"]).group(1)
+    response = operator.post("/rq/requeue/default", headers={"X-CSRFToken": cookie})
+    assert response.get_json() == {"status": "OK", "count": 2}
+    assert [client.get(f"/api/jobs/{j}").get_json()["status"] for j in failed] == ["queued", "queued"]

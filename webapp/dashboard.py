@@ -8,6 +8,9 @@ What it lacks is added around it, on the app:
 - its POST routes already need the CSRF token (flask-wtf guards every POST); its script sends
   the `_csrf_token` cookie as X-CSRFToken, so that cookie is set on its pages. Its one GET
   route that changes state (requeue all) is refused on GET.
+- its requeue routes re-save a job with the pickle serializer (`rq.job.requeue_job` is called
+  without one), which would make it unreadable to Spool's workers; the app answers those two
+  endpoints with its own views that requeue through Spool's queue.
 - its pages put job fields into the DOM unescaped (underscore's `<%= %>`), so the JSON that
   feeds them is HTML-escaped, and a Content-Security-Policy allows only its own scripts.
 """
@@ -22,8 +25,13 @@ import rq_dashboard
 from flask import Flask, Response, abort, json, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.serializers import JSONSerializer
 from rq_dashboard import web
+
+from jobs import events
+from jobs.runtime import queue
+from webapp import store
 
 # Endpoints whose JSON its templates insert as HTML without escaping.
 UNESCAPED_JSON = frozenset({"rq_dashboard.job_info", "rq_dashboard.list_workers", "rq_dashboard.list_queues"})
@@ -36,8 +44,31 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)
     web.setup_rq_connection(app)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix="/rq")
+    app.view_functions["rq_dashboard.requeue_job_view"] = _requeue_one
+    app.view_functions["rq_dashboard.requeue_all"] = _requeue_all
     app.before_request(_refuse_state_change_by_get)
     app.after_request(_harden)
+
+
+def _requeue(failed_registry, job_id: str) -> bool:
+    try:
+        failed_registry.requeue(job_id)
+    except (InvalidJobOperation, NoSuchJobError):
+        return False
+    events.publish_status(store.redis(), job_id, "queued")
+    return True
+
+
+def _requeue_one(job_id: str):
+    job = store.fetch(job_id) or abort(404, description="There is no such job.")
+    done = _requeue(queue(job.origin, store.redis()).failed_job_registry, job_id)
+    return {"status": "OK" if done else "ERROR"}, {"Cache-Control": "no-store"}
+
+
+def _requeue_all(queue_name: str):
+    registry = queue(queue_name, store.redis()).failed_job_registry
+    count = sum(_requeue(registry, job_id) for job_id in registry.get_job_ids(cleanup=False))
+    return {"status": "OK", "count": count}, {"Cache-Control": "no-store"}
 
 
 def _refuse_state_change_by_get():
