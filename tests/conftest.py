@@ -226,7 +226,7 @@ class LiveServer:
             pytest.fail(f"gunicorn exited:\n{self._log.read_text()}")
         try:
             return requests.get(self.url + "/healthz", timeout=1).ok
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still booting, on a busy machine
             return False
 
     def stop(self) -> None:

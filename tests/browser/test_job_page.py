@@ -93,3 +93,10 @@ def test_an_uploaded_file_comes_back_as_a_download_and_a_png_inline(page, worker
     with page.expect_download() as download:
         page.click('a[download="copy.txt"]')
     assert open(download.value.path(), "rb").read() == b"hello\nworld"
+
+
+def test_a_retried_failure_says_which_attempt_it_was(page, worker):
+    page.goto(f"/jobs/{submit(page, 'fail_retried', message='still bad')}")
+    expect(page.locator("#status")).to_have_text("Failed")
+    expect(page.locator("#attempt")).to_have_text(re.compile(r"Attempt 2 of 2"))
+    expect(page.locator("#error-message")).to_have_text("still bad")

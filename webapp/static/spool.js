@@ -81,6 +81,8 @@
       }
       $("elapsed").textContent = elapsed;
       $("eta").textContent = eta;
+      const retryAt = parseTime($("attempt").dataset.retryAt);
+      $("retry-at").textContent = status === "scheduled" && retryAt ? " · next try in " + duration((retryAt - now) / 1000) : "";
     }
 
     function setStatus(s) {
@@ -90,6 +92,7 @@
       setBadge($("status"), s, labels);
       $("cancel-form").hidden = !ACTIVE.includes(s);
       $("retry-form").hidden = !TERMINAL.includes(s);
+      if ($("starts")) $("starts").hidden = s !== "scheduled";
       tick();
     }
 
@@ -139,8 +142,26 @@
         .catch(() => location.reload());
     }
 
+    function setAttempt(s) {
+      if (!s.attempt) return;
+      const el = $("attempt");
+      $("attempt-n").textContent = s.attempt;
+      $("attempt-of").textContent = s.attempts;
+      el.dataset.retryAt = s.retry_at || "";
+      el.hidden = s.attempt <= 1;
+    }
+
+    // A status change mid-way (a retry, say) may change what a snapshot holds: read it again.
+    function refresh() {
+      fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((s) => s && applySnapshot(s))
+        .catch(() => {});
+    }
+
     function applySnapshot(s) {
       if (typeof s.seq === "number" && s.seq < lastSeq) return;
+      setAttempt(s);
       setStatus(s.status);
       setProgress(s.progress);
       if (s.log) showLog(s.log, false);
@@ -157,6 +178,7 @@
       else if (msg.type === "status") {
         setStatus(msg.status);
         if (TERMINAL.includes(msg.status)) finish();
+        else refresh();
       }
     }
 
