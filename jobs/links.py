@@ -32,8 +32,12 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "Spool link checker"
 
 
-class Refused(Exception):
-    """A URL that Spool will not fetch (scheme or address); never retried."""
+class Permanent(Exception):
+    """A failure that another try would repeat (a bad certificate, say); never retried."""
+
+
+class Refused(Permanent):
+    """A URL that Spool will not fetch (scheme or address)."""
 
 
 class Transient(Exception):
@@ -127,6 +131,8 @@ def _fetch_once(url: str, timeout: float, max_redirects: int, outcome: Outcome) 
                     preload_content=False,
                     assert_same_host=False,
                 )
+            except urllib3.exceptions.SSLError as exc:
+                raise Permanent(f"TLS failed: {exc}") from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise Transient(_describe(exc, timeout)) from None
             try:
@@ -179,7 +185,7 @@ def check_one(url: str, timeout: float, max_redirects: int, retries: int) -> Out
         try:
             _fetch_once(url, timeout, max_redirects, outcome)
             break
-        except Refused as exc:
+        except Permanent as exc:
             outcome.status, outcome.error = None, str(exc)
             break
         except Transient as exc:

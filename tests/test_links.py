@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -163,3 +166,36 @@ def test_too_many_urls_is_422(client):
     response = client.post("/api/jobs", json={"type": "check_links", "params": {"urls": urls}})
     assert response.status_code == 422
     assert "urls" in response.get_json()["error"]["fields"]
+
+
+@pytest.fixture
+def tls_site(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    server.daemon_threads = True
+    server.hits = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.url, server.cert = f"https://localhost:{server.server_port}", cert
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_is_verified_against_the_name_while_connecting_to_the_checked_address(tls_site, monkeypatch):
+    untrusted = links.check_one(tls_site.url + "/ok", timeout=5, max_redirects=0, retries=2)
+    assert "certificate verify failed" in untrusted.error
+    assert untrusted.attempts == 1  # a bad certificate is not transient
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_site.cert))
+    trusted = links.check_one(tls_site.url + "/ok", timeout=5, max_redirects=0, retries=0)
+    assert (trusted.status, trusted.size, trusted.error) == (200, 5, None)
