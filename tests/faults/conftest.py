@@ -163,3 +163,20 @@ def web_on(own_redis):
 
 def own_client(own_redis) -> redis_py.Redis:
     return redis_py.Redis.from_url(own_redis.url)
+
+
+@pytest.fixture
+def own_worker(own_redis):
+    """Start real workers on the test's own Redis, with the fast settings (plus `env`)."""
+    from tests.conftest import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def start(*queues: str, env: dict | None = None) -> WorkerProcess:
+        worker = WorkerProcess(*queues, env={**FAST, "REDIS_URL": own_redis.url, **(env or {})})
+        started.append(worker.wait_ready(own_client(own_redis)))
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
