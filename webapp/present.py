@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 MAX_TABLE_ROWS = 1000
-MAX_FIELDS = 20  # a flat result with up to this many values reads best as a list of them
+MAX_FIELDS = 20  # a result's plain values (numbers, words) are shown as labelled cards, up to this many
 SCALARS = (str, int, float, bool, type(None))
 
 # RQ's status names, in the words a person reads on a badge.
@@ -61,9 +61,10 @@ def result_view(snapshot: dict) -> dict:
     if table:
         data = {k: v for k, v in result.items() if k != "table"} or None
     scalar = data if isinstance(data, str | int | float | bool) else None
-    fields = None
-    if isinstance(data, dict) and 0 < len(data) <= MAX_FIELDS and all(isinstance(v, SCALARS) for v in data.values()):
-        fields = [(str(k).replace("_", " ").capitalize(), _readable(v)) for k, v in data.items()]
+    fields = []
+    if isinstance(data, dict):
+        scalars = [(k, v) for k, v in data.items() if isinstance(v, SCALARS)]
+        fields = [(str(k).replace("_", " ").capitalize(), _readable(v)) for k, v in scalars[:MAX_FIELDS]]
     if data is None and not (table or files):
         scalar = "The job finished without a result."
     return {
@@ -73,6 +74,8 @@ def result_view(snapshot: dict) -> dict:
         "data": data,
         "fields": fields,
         "scalar": scalar,
+        # With a table or labelled values on show, the raw JSON is only a fallback: fold it.
+        "fold_json": bool(table or fields),
     }
 
 
