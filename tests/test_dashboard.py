@@ -136,3 +136,11 @@ def test_requeue_all_in_the_dashboard_keeps_jobs_readable(client, operator, star
     response = operator.post("/rq/requeue/default", headers={"X-CSRFToken": cookie})
     assert response.get_json() == {"status": "OK", "count": 2}
     assert [client.get(f"/api/jobs/{j}").get_json()["status"] for j in failed] == ["queued", "queued"]
+
+
+def test_guessing_the_password_is_cut_short(client, app):
+    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+    for _ in range(10):
+        assert sign_in_operator(client, "guess").status_code == 401
+    assert sign_in_operator(client).status_code == 429
+    assert client.get("/metrics", headers={"Authorization": "Basic cDpndWVzcw=="}).status_code == 429

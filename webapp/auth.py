@@ -16,12 +16,15 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from webapp import tokens
+from webapp import store, tokens
 
 csrf = CSRFProtect()
 
 # Blueprints only a signed-in operator may reach (besides the sign-in page itself).
 OPERATOR_BLUEPRINTS = frozenset({"rq_dashboard", "ops"})
+# Wrong operator passwords an address may send within the window before it is refused.
+PASSWORD_TRIES = 10
+PASSWORD_WINDOW = 300
 
 
 def init_app(app: Flask) -> None:
@@ -70,9 +73,22 @@ def is_operator() -> bool:
 
 
 def password_matches(given: str) -> bool:
-    """Compare with OPERATOR_PASSWORD in constant time; no password set means no operators."""
+    """Compare with OPERATOR_PASSWORD in constant time; no password set means no operators.
+
+    An address that keeps guessing wrong is refused (429) for a while, whatever it sends.
+    """
+    failures = f"spool:operator-failures:{request.remote_addr}"
+    connection = store.redis()
+    if int(connection.get(failures) or 0) >= PASSWORD_TRIES:
+        abort(429, description="Too many wrong operator passwords from this address; try again in a few minutes.")
     expected = current_app.config["OPERATOR_PASSWORD"]
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+    if expected and hmac.compare_digest(given.encode(), expected.encode()):
+        return True
+    with connection.pipeline() as pipe:
+        pipe.set(failures, 0, ex=PASSWORD_WINDOW, nx=True)  # the window starts at the first miss
+        pipe.incr(failures)
+        pipe.execute()
+    return False
 
 
 def sign_in_operator() -> None:
