@@ -42,16 +42,16 @@ def tight(calls: int = 1_000_000, seconds: float = 2.0) -> dict:
 
 
 @job(title="Ticker", timeout=3600)
-def ticker(ticks: int = 100, interval: float = 0.1, gate: str = "") -> int:
-    """Once `gate` exists, log a line and report progress every `interval`, each stamped with the time."""
+def ticker(ticks: int = 100, interval: float = 0.2, lines: int = 3, gate: str = "") -> int:
+    """Once `gate` exists, every `interval` log `lines` lines and report progress, each stamped with the time."""
     connection = get_current_job().connection
     while gate and not connection.exists(gate):
         time.sleep(0.005)
     due = time.monotonic()
     for i in range(ticks):
-        stamp = repr(time.time())
-        log(stamp)
-        progress(i + 1, ticks, stamp)
+        for _ in range(lines):
+            log(repr(time.time()))
+        progress(i + 1, ticks, repr(time.time()))
         due += interval
         time.sleep(max(0.0, due - time.monotonic()))
     return ticks
@@ -63,3 +63,8 @@ def sleeper(seconds: float = 60.0) -> float:
     began = time.time()
     time.sleep(seconds)
     return began
+
+
+@job(title="Parked", queue="parked", timeout=30)
+def parked() -> None:
+    """Wait on a queue that no worker serves, so that a socket can watch it for long."""

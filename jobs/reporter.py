@@ -54,6 +54,9 @@ class Reporter:
             self._wake.set()
 
     def _run(self) -> None:
+        # When the next write may start: writes start an interval apart, counted from start to
+        # start so that a job reporting at exactly that rate is not delayed a little more each time.
+        due = 0.0
         while not self._stop.is_set():
             self.idle = True
             # Checked after raising `idle`, so an update made just before is not left waiting.
@@ -61,13 +64,13 @@ class Reporter:
                 self._wake.wait()
             self.idle = False
             self._wake.clear()
-            if self._stop.is_set():
+            if self._stop.wait(max(0.0, due - time.monotonic())):
                 return
+            due = time.monotonic() + self.interval
             try:
                 self.flush()
             except Exception:  # Redis away for a moment: the next tick or close() retries.
                 self._sent = None
-            self._stop.wait(self.interval)
 
     def flush(self) -> None:
         with self._lock:

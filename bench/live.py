@@ -1,0 +1,222 @@
+"""Live progress at scale: from progress() in a worker to the message at WebSocket clients,
+with every socket on ONE web process (gunicorn, gevent, WEB_CONCURRENCY=1).
+
+Fan-out: one `ticker` job in a real worker calls log() three times and progress() once,
+five times a second (20 events/s, each stamped with the time of its call; the reporter
+writes each tick at once, in one round trip), and 100 or 1,000 sockets watch it.
+Own jobs: 1,000 sockets each watch their own job; this process publishes 5 progress
+events/s for each through `jobs.events.publish` (the reporter's own writer), then cancels
+them all. Clients run in several processes (`bench.wsclient`), whose CPU is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+
+import requests
+from rq.job import Job
+
+from bench.harness import PYTHON, Stack, cpu_seconds, memory_mb, wait_for
+from bench.report import Figure, median, percentile
+from jobs import events
+from jobs.runtime import queue
+
+
+def _clients(stack: Stack, web_url: str, cookie: str, job_ids: list[str], processes: int) -> list[subprocess.Popen]:
+    ws_url = web_url.replace("http://", "ws://")
+    share = -(-len(job_ids) // processes)
+    procs = []
+    for start in range(0, len(job_ids), share):
+        argv = [PYTHON, "-m", "bench.wsclient", ws_url, cookie, *job_ids[start : start + share]]
+        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
+    for proc in procs:
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            proc.kill()
+            raise RuntimeError(f"a socket client did not get ready (it said {line!r})")
+    return procs
+
+
+def _collect(procs: list[subprocess.Popen], timeout: float) -> dict:
+    merged = {"events": [], "finals": 0, "resyncs": 0, "latencies_ms": [], "cpu_s": []}
+    for proc in procs:
+        out, _ = proc.communicate(timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError("a socket client failed")
+        data = json.loads(out.strip().splitlines()[-1])
+        merged["events"] += data["events"]
+        merged["finals"] += data["finals"]
+        merged["resyncs"] += data["resyncs"]
+        merged["latencies_ms"] += data["latencies_ms"]
+        merged["cpu_s"].append(data["cpu_s"])
+    return merged
+
+
+def _session(web_url: str) -> requests.Session:
+    session = requests.Session()
+    session.post(web_url + "/api/jobs", json={"type": "parked", "params": {}}, timeout=10).raise_for_status()
+    return session
+
+
+def _cookie(session: requests.Session) -> str:
+    return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+
+
+def _web_figures(stack: Stack, web) -> tuple[int, float]:
+    pid = web.workers[0]
+    return pid, cpu_seconds(pid)
+
+
+def fan_out(stack: Stack, web, sockets: int, seconds: float, processes: int) -> dict:
+    """One job ticking at 20 events/s, watched by `sockets` sockets."""
+    session = _session(web.url)
+    gate = f"bench:gate:{uuid.uuid4().hex}"
+    ticks = int(seconds * 5)
+    job = session.post(
+        web.url + "/api/jobs",
+        json={"type": "ticker", "params": {"ticks": ticks, "interval": 0.2, "lines": 3, "gate": gate}},
+        timeout=10,
+    ).json()
+    wait_for(lambda: stack.redis.hget(events.job_key(job["id"]), "status") == b"started", 30, "the ticker to start")
+    procs = _clients(stack, web.url, _cookie(session), [job["id"]] * sockets, processes)
+    pid, cpu_before = _web_figures(stack, web)
+    started = time.monotonic()
+    stack.redis.set(gate, 1)
+    result = _collect(procs, seconds + 120)
+    elapsed = time.monotonic() - started
+    result["web_cpu_s"] = cpu_seconds(pid) - cpu_before
+    result["elapsed_s"] = elapsed
+    result["web_rss_mb"] = memory_mb(pid, "VmHWM")
+    result["published"] = int(stack.redis.hget(events.job_key(job["id"]), events.SEQ_FIELD)) - 1  # less "started"
+    result["sockets"] = sockets
+    return result
+
+
+def own_jobs(stack: Stack, web, sockets: int, seconds: float, rate: float, processes: int) -> dict:
+    """`sockets` sockets each watching its own job, each job publishing `rate` events/s."""
+    session = _session(web.url)
+    ids = [
+        session.post(web.url + "/api/jobs", json={"type": "parked", "params": {}}, timeout=10).json()["id"]
+        for _ in range(sockets)
+    ]
+    jobs = Job.fetch_many(ids, connection=stack.redis, serializer=queue("parked", stack.redis).serializer)
+    procs = _clients(stack, web.url, _cookie(session), ids, processes)
+    pid, cpu_before = _web_figures(stack, web)
+    started = time.monotonic()
+    # Spread the jobs' events evenly: every 10 ms, one pipeline with a slice of the jobs.
+    step = 0.01
+    per_step = max(1, round(sockets * rate * step))
+    rounds = int(seconds * rate)
+    due, position = time.monotonic(), 0
+    for _ in range(rounds * sockets // per_step):
+        with stack.redis.pipeline(transaction=False) as pipe:
+            for _ in range(per_step):
+                job = jobs[position % sockets]
+                done = position // sockets + 1
+                state = {"done": done, "total": rounds, "percent": round(100 * done / rounds, 1)}
+                state.update(message=repr(time.time()), eta_s=None, updated_at=time.time())
+                job.meta["progress"] = state
+                events.publish(stack.redis, job.id, {"type": "progress", **state}, meta=job.meta, pipeline=pipe)
+                position += 1
+            pipe.execute()
+        due += step
+        time.sleep(max(0.0, due - time.monotonic()))
+    for job in jobs:
+        job.cancel()
+        events.publish_status(stack.redis, job.id, "canceled")
+    result = _collect(procs, 120)
+    result["elapsed_s"] = time.monotonic() - started
+    result["web_cpu_s"] = cpu_seconds(pid) - cpu_before
+    result["web_rss_mb"] = memory_mb(pid, "VmHWM")
+    result["published"] = rounds + 1  # each job's progress events and its "canceled"
+    result["sockets"] = sockets
+    return result
+
+
+def _summary(runs: list[dict]) -> dict:
+    """Medians over repetitions of each run's own figures."""
+
+    def per_run(run):
+        delivered = sum(run["events"])
+        least = min(run["events"]) / run["published"]
+        return {
+            "p50": percentile(run["latencies_ms"], 50),
+            "p99": percentile(run["latencies_ms"], 99),
+            "least_share": least,
+            "finals": run["finals"] / run["sockets"],
+            "rss": run["web_rss_mb"],
+            "web_us_per_msg": run["web_cpu_s"] / max(delivered, 1) * 1e6,
+            "web_cores": run["web_cpu_s"] / run["elapsed_s"],
+            "client_cores": sum(run["cpu_s"]) / run["elapsed_s"],
+            "resyncs": run["resyncs"],
+        }
+
+    figures = [per_run(r) for r in runs]
+    return {k: median(f[k] for f in figures) for k in figures[0]} | {
+        "worst_share": min(f["least_share"] for f in figures),
+        "worst_finals": min(f["finals"] for f in figures),
+    }
+
+
+def _figures(label: str, s: dict, p99_target: float, rss_target: float | None, processes: int) -> list[Figure]:
+    note = (
+        f"p50 {s['p50']:.1f} ms; web used {s['web_cores']:.2f} cores, {s['web_us_per_msg']:.0f} µs per message; "
+        f"{processes} client processes used {s['client_cores']:.2f} cores; {s['resyncs']:.0f} resyncs"
+    )
+    figures = [
+        Figure(
+            f"live {label}: p99 progress() to socket",
+            s["p99"],
+            "ms",
+            None,
+            "",
+            f"≤ {p99_target:g} ms",
+            s["p99"] <= p99_target,
+            note,
+        ),
+        Figure(
+            f"live {label}: least-served socket's share of events",
+            s["worst_share"] * 100,
+            "%",
+            target="100 % (none starved)",
+            ok=s["worst_share"] >= 0.999,
+        ),
+        Figure(
+            f"live {label}: sockets given the final state",
+            s["worst_finals"] * 100,
+            "%",
+            target="100 %",
+            ok=s["worst_finals"] == 1,
+        ),
+    ]
+    if rss_target is not None:
+        figures.append(
+            Figure(
+                f"live {label}: web RSS (peak)",
+                s["rss"],
+                "MB",
+                target=f"≤ {rss_target:g} MB",
+                ok=s["rss"] <= rss_target,
+            )
+        )
+    return figures
+
+
+def run(quick: bool) -> list[Figure]:
+    reps, seconds = (1, 4) if quick else (3, 10)
+    figures = []
+    with Stack() as stack:
+        stack.worker("default")
+        for sockets, p99, rss, processes in ((100, 10, None, 1), (1000, 100, 130, 4)):
+            web = stack.web(workers=1)
+            runs = [fan_out(stack, web, sockets, seconds, processes) for _ in range(reps)]
+            label = f"{sockets:,} sockets on one job, 20 events/s"
+            figures += _figures(label, _summary(runs), p99, rss, processes)
+            stack.stop(web.master)
+        web = stack.web(workers=1)
+        runs = [own_jobs(stack, web, 1000, seconds, 5, 4) for _ in range(reps)]
+        figures += _figures("1,000 sockets on their own jobs, 5 events/s each", _summary(runs), 100, 130, 4)
+    return figures

@@ -1,0 +1,146 @@
+"""A load client for the live progress socket: many WebSockets in one gevent process.
+
+    python -m bench.wsclient ws://127.0.0.1:8000 COOKIE JOB_ID [JOB_ID ...] < /dev/null
+
+Opens one socket per job id given (repeat an id to watch it from several sockets), prints
+`ready` once every socket has its first snapshot, then waits until every socket is closed
+by the server and prints one JSON line: per-socket event counts and final states, the
+latency of every stamped event (its `message` or `line` holds the `time.time()` of the
+progress() or log() call), and this process's CPU time. The client speaks just enough of
+RFC 6455 (text frames, ping, close) so that it costs little per message.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import base64  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import socket  # noqa: E402
+import struct  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+import gevent  # noqa: E402
+
+TERMINAL = {"finished", "failed", "stopped", "canceled"}
+
+
+class Socket:
+    def __init__(self, base: str, cookie: str, job_id: str):
+        url = urlsplit(base)
+        self.sock = socket.create_connection((url.hostname, url.port), timeout=120)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET /ws/jobs/{job_id} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Cookie: {cookie}\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise RuntimeError(f"upgrade refused: {head[:80]!r} {self.buffer[:300]!r}")
+        self.events = 0
+        self.final = False
+        self.resyncs = 0
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed without a close frame")
+        self.buffer += chunk
+
+    def _take(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            self._fill()
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+
+    def receive(self) -> str | None:
+        """The next text message, or None once the server has closed the socket."""
+        while True:
+            first, second = self._take(2)
+            length = second & 0x7F
+            if length == 126:
+                (length,) = struct.unpack("!H", self._take(2))
+            elif length == 127:
+                (length,) = struct.unpack("!Q", self._take(8))
+            payload = self._take(length)
+            opcode = first & 0x0F
+            if opcode == 1:
+                return payload.decode()
+            if opcode == 9:
+                self._send(0xA, payload)
+            elif opcode == 8:
+                try:
+                    self._send(0x8, payload[:2])
+                except OSError:
+                    pass
+                return None
+
+
+def main(argv: list[str]) -> None:
+    base, cookie, job_ids = argv[0], argv[1], argv[2:]
+    latencies: list[float] = []
+    sockets: list[Socket] = []
+
+    def open_one(job_id: str) -> None:
+        s = Socket(base, cookie, job_id)
+        first = json.loads(s.receive())
+        if first["type"] != "snapshot":
+            raise RuntimeError(f"the first message was not a snapshot: {first}")
+        sockets.append(s)
+
+    # Open in small waves, as a crowd of browsers would, without a flood of handshakes.
+    for start in range(0, len(job_ids), 50):
+        gevent.joinall([gevent.spawn(open_one, j) for j in job_ids[start : start + 50]], raise_error=True)
+    print("ready", flush=True)
+
+    def listen(s: Socket) -> None:
+        while (text := s.receive()) is not None:
+            now = time.time()
+            message = json.loads(text)
+            kind = message["type"]
+            if kind == "snapshot":  # the final state, or a resync after missed events
+                if message["status"] in TERMINAL:
+                    s.final = True
+                else:
+                    s.resyncs += 1
+                continue
+            s.events += 1
+            stamp = message.get("message") if kind == "progress" else message.get("line")
+            if stamp:
+                latencies.append(round((now - float(stamp)) * 1000, 3))
+        s.sock.close()
+
+    gevent.joinall([gevent.spawn(listen, s) for s in sockets], raise_error=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "events": [s.events for s in sockets],
+                "finals": sum(s.final for s in sockets),
+                "resyncs": sum(s.resyncs for s in sockets),
+                "latencies_ms": latencies,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
