@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from flask import Blueprint, Response, abort, request, url_for
 
 from jobs import catalogue, files
 from jobs.params import ParamsError
-from webapp import store, submission
+from webapp import idempotency, store, submission
 from webapp.auth import csrf, owner_id, protect_api_call
 from webapp.errors import error_response
 from webapp.openapi import openapi_spec
@@ -59,20 +60,34 @@ def _page_args() -> tuple[int, int]:
     return page, per_page
 
 
-def _accepted(job, status: str | None = None):
+def _accepted(job, status: str | None = None, job_id: str | None = None):
+    job_id = job_id or job.id
     return (
         {
-            "id": job.id,
+            "id": job_id,
             "status": status or store.status_of(job, refresh=False),
             "urls": {
-                "self": url_for("api.job", job_id=job.id),
-                "page": url_for("pages.job", job_id=job.id),
-                "ws": f"/ws/jobs/{job.id}",
+                "self": url_for("api.job", job_id=job_id),
+                "page": url_for("pages.job", job_id=job_id),
+                "ws": f"/ws/jobs/{job_id}",
             },
         },
         202,
-        {"Location": url_for("api.job", job_id=job.id)},
+        {"Location": url_for("api.job", job_id=job_id)},
     )
+
+
+def _replayed(prior: tuple[str, str], request_digest: str):
+    """Answer a submit that repeats an Idempotency-Key: its job again, or 409 for another body."""
+    found_digest, job_id = prior
+    if found_digest != request_digest:
+        return error_response(
+            409, f"This {idempotency.HEADER} was sent before with a different request; use a new key for a new job."
+        )
+    job = store.fetch(job_id)
+    # No job yet: the request that claimed the key is enqueueing it this very moment.
+    body, status, headers = _accepted(job, "queued" if job is None else None, job_id=job_id)
+    return body, status, {**headers, "Idempotent-Replayed": "true"}
 
 
 @bp.get("/job-types")
@@ -91,6 +106,11 @@ def submit():
             400,
             description=f"Unknown field(s) {', '.join(sorted(unknown))}: send type, params, notify_email, run_at or run_in.",
         )
+    key = idempotency.key_of_request()
+    if key is not None:
+        request_digest = idempotency.digest(body, files)
+        if (prior := idempotency.find(owner_id(), key)) is not None:
+            return _replayed(prior, request_digest)
     job_type = _job_type(body.get("type"))
     try:
         start_at = submission.clean_start(body.get("run_at"), body.get("run_in"))
@@ -99,7 +119,17 @@ def submit():
         return error_response(422, "Some parameters are not valid.", fields=exc.fields)
     except submission.Unavailable as exc:
         return error_response(503, str(exc), code="job_type_unavailable")
-    job = store.submit(job_type, values, owner=owner_id(), notify_email=email, start_at=start_at)
+    job_id = None
+    if key is not None:
+        job_id = uuid.uuid4().hex
+        if (prior := idempotency.claim(owner_id(), key, request_digest, job_id)) is not None:
+            return _replayed(prior, request_digest)
+    try:
+        job = store.submit(job_type, values, owner=owner_id(), notify_email=email, start_at=start_at, job_id=job_id)
+    except Exception:
+        if key is not None:
+            idempotency.release(owner_id(), key)
+        raise
     return _accepted(job)
 
 

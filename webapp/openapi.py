@@ -132,7 +132,17 @@ def openapi_spec() -> dict:
                 "post": {
                     "summary": "Submit a job",
                     "parameters": [
-                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "description": (
+                                "Makes a retried POST safe: the same key from the same owner with the same body "
+                                "(files included) answers 202 with the job it made the first time, with the header "
+                                "Idempotent-Replayed: true, for as long as jobs are kept. The same key with a "
+                                "different body is 409."
+                            ),
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+                        }
                     ],
                     "requestBody": {
                         "required": True,
@@ -156,7 +166,7 @@ def openapi_spec() -> dict:
                         **_ok("Accepted", ref("JobAccepted"), "202"),
                         "400": _error("Malformed request"),
                         "404": _error("Unknown job type"),
-                        "409": _error("Idempotency key reused with another body"),
+                        "409": _error("Idempotency-Key sent before with a different body"),
                         "413": _error("Too large"),
                         "415": _error("Unsupported content type"),
                         "422": _error("Invalid parameters"),

@@ -61,13 +61,15 @@ def submit(
     owner: str,
     notify_email: str | None = None,
     start_at: datetime | None = None,
+    job_id: str | None = None,
 ) -> Job:
     """Enqueue a validated job for `owner`, and index it under them, in one round trip.
 
-    With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then.
+    With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then. `job_id`
+    is for a caller that had to name the job before enqueueing it (an idempotent submit).
     """
     ttl = current_app.config["RESULT_TTL"]
-    job_id = uuid.uuid4().hex
+    job_id = job_id or uuid.uuid4().hex
     meta = {"type": job_type.name, "owner": owner, "request_id": logs.request_id()}
     extra = {}
     if notify_email:
