@@ -56,6 +56,20 @@ _JOB = {
         "attempt": {"type": "integer"},
         "enqueued_at": {"type": ["string", "null"]},
         "started_at": {"type": ["string", "null"]},
+        "files": {
+            "type": "array",
+            "description": "Files the job attached to its result",
+            "items": {
+                "type": "object",
+                "required": ["name", "content_type", "size", "url"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "content_type": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "url": {"type": "string"},
+                },
+            },
+        },
         "scheduled_for": {
             "type": ["string", "null"],
             "format": "date-time",
@@ -76,6 +90,7 @@ _JOB_TYPE = {
         "title": {"type": "string"},
         "description": {"type": "string"},
         "params": {"type": "object"},
+        "unavailable": {"type": "string", "description": "Why this job type cannot run on this server"},
     },
 }
 
@@ -158,6 +173,8 @@ def openapi_spec() -> dict:
                                         "notify_email": {"type": "string", "format": "email"},
                                         **_START,
                                     },
+                                    # One file part per upload parameter, named after it.
+                                    "additionalProperties": {"type": "string", "format": "binary"},
                                 }
                             },
                         },
@@ -171,6 +188,7 @@ def openapi_spec() -> dict:
                         "415": _error("Unsupported content type"),
                         "422": _error("Invalid parameters"),
                         "429": _error("Over quota"),
+                        "503": _error("The job type cannot run on this server (its libraries are missing)"),
                     },
                 },
                 "get": {
@@ -216,6 +234,19 @@ def openapi_spec() -> dict:
                         "409": _error("Already over"),
                     },
                 },
+            },
+            "/api/jobs/{job_id}/files/{name}": {
+                "get": {
+                    "summary": "Download a file a job attached to its result",
+                    "parameters": [
+                        job_id,
+                        {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "The file", "content": {"application/octet-stream": {"schema": {}}}},
+                        "404": _error("No such job or file, or not yours"),
+                    },
+                }
             },
             "/api/jobs/{job_id}/retry": {
                 "post": {
