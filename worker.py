@@ -4,6 +4,7 @@ Imports the whole catalogue (and preloads what its jobs need) before forking, so
 work horse inherits it, then runs RQ's forking worker with the JSON serializer.
 """
 
+import gc
 import logging
 import sys
 import time
@@ -39,6 +40,9 @@ def main(argv: list[str]) -> None:
     names = argv or list(settings.queues)
     if embeddings.QUEUE in names:
         embeddings.preload()  # once, before forking: every work horse inherits the model
+    # Move everything loaded so far out of the collector's reach: a work horse's collections
+    # would otherwise walk the model's objects and copy every page they touch (60 ms a job).
+    gc.freeze()
     while True:
         worker = SpoolWorker([queue(n, connection) for n in names], connection=connection)
         try:
