@@ -23,6 +23,7 @@ def _presenters() -> dict:
         "status_labels": present.STATUS_LABELS,
         "when": present.when,
         "result_view": present.result_view,
+        "value_text": present.value_text,
         "active": present.ACTIVE,
         "terminal": present.TERMINAL,
     }

@@ -79,6 +79,15 @@ def result_view(snapshot: dict) -> dict:
     }
 
 
+def value_text(value) -> str:
+    """A parameter's value in a few words: lists joined, yes/no, a dash for nothing."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "—"
+    if value == "":
+        return "—"
+    return _readable(value)
+
+
 def _readable(value) -> str:
     if isinstance(value, bool) or value is None:
         return {True: "yes", False: "no", None: "—"}[value]
