@@ -124,6 +124,8 @@ def send_job_email(job_id: str, outcome: str) -> dict:
         ended = runtime.SpoolJob.fetch(job_id, connection=connection, serializer=JSONSerializer)
     except NoSuchJobError:
         return {"sent": False, "reason": "the job has expired"}
+    if not ended.meta.get("notify_email"):
+        return {"sent": False, "reason": "the job has no address to notify"}
     message = compose(ended, outcome)
     try:
         deliver(message)

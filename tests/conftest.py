@@ -301,3 +301,16 @@ def clock(redis):
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(15)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def tls_cert():
+    """A self-signed certificate for `localhost` (cert and key paths), for real TLS servers."""
+    cert, key = VAR / "localhost-cert.pem", VAR / "localhost-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from email import message_from_bytes, policy
 
 import pytest
@@ -46,6 +47,27 @@ def inbox():
     )
     controller.start()
     handler.url = f"smtp://spool%40example:s3cret@127.0.0.1:{controller.port}"
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def tls_inbox(tls_cert):
+    """The same inbox behind implicit TLS (smtps://), with a certificate for localhost."""
+    handler = Inbox()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_cert)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=_login,
+        auth_require_tls=False,
+        ssl_context=context,
+        server_hostname="localhost",
+    )
+    controller.start()
+    handler.url = f"smtps://spool:s3cret@localhost:{controller.port}"
     yield handler
     controller.stop()
 
@@ -150,3 +172,16 @@ def test_no_email_without_an_address(mail_client, mail_worker, inbox, redis):
     wait_status(mail_client, job_id, "finished")
     assert not redis.keys("spool:mail:*")
     assert inbox.messages == []
+
+
+def test_smtps_with_login_delivers(redis, start_worker, tls_inbox, tls_cert):
+    from webapp import create_app
+
+    client = create_app(
+        {"TESTING": True, "REDIS_URL": os.environ["REDIS_URL"], "SMTP_URL": tls_inbox.url}
+    ).test_client()
+    start_worker(env={"SMTP_URL": tls_inbox.url, "SSL_CERT_FILE": str(tls_cert[0])})
+    job_id = submit(client, "steps", n=1)
+    wait_for(lambda: sent(redis, job_id, "finished"), 30, "the email over smtps")
+    ((authenticated, message),) = tls_inbox.messages
+    assert authenticated and message["To"] == "ana@example.com"
