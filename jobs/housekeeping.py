@@ -1,8 +1,8 @@
 """Housekeeping that the clock runs (see jobs/schedule.py): forget what Redis has expired.
 
 Job hashes expire on their own (RQ's result and failure TTLs); what points at them does not:
-an owner's index keeps the ids of jobs long gone, a log may outlive its job, and RQ's
-registries keep entries until someone cleans them. Safe to run at any time, any number of times.
+an owner's index keeps the ids of jobs long gone, a log or a result file may outlive its job
+(deleted early from the dashboard, say), and RQ's registries keep entries until cleaned. Safe to run at any time, any number of times.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 from rq import Queue, get_current_job
 from rq.registry import clean_registries
 
-from jobs import events
+from jobs import events, files
 from jobs.catalogue import job
 from jobs.runtime import queue
 from jobs.settings import connect
 
 BATCH = 500
+# Keys kept per job (its log, its result files and their index), named by the job's id.
+PER_JOB_PREFIXES = (events.log_key(""), files.files_key(""))
 
 
 def _connection():
@@ -33,7 +35,7 @@ def _missing(connection, job_ids: list[str]) -> list[str]:
 
 @job(title="Sweep expired records", timeout="30m", internal=True)
 def sweep() -> dict:
-    """Drop expired jobs from owner indexes, orphaned logs, and stale registry entries."""
+    """Drop expired jobs from owner indexes, orphaned logs and files, and stale registry entries."""
     connection = _connection()
     forgotten = 0
     for key in connection.scan_iter(match=events.owner_key("*"), count=BATCH):
@@ -46,12 +48,12 @@ def sweep() -> dict:
             if cursor == 0:
                 break
     orphans = 0
-    prefix = events.log_key("")
-    for key in connection.scan_iter(match=prefix + "*", count=BATCH):
-        job_id = key.decode().removeprefix(prefix)
-        if _missing(connection, [job_id]):
-            orphans += connection.delete(key)
+    for prefix in PER_JOB_PREFIXES:
+        for key in connection.scan_iter(match=prefix + "*", count=BATCH):
+            job_id = key.decode().removeprefix(prefix).removesuffix(":index")
+            if _missing(connection, [job_id]):
+                orphans += connection.delete(key)
     queues = Queue.all(connection=connection)
     for name in {q.name for q in queues}:
         clean_registries(queue(name, connection))
-    return {"owner_entries_forgotten": forgotten, "orphaned_logs_deleted": orphans, "queues_cleaned": len(queues)}
+    return {"owner_entries_forgotten": forgotten, "orphaned_keys_deleted": orphans, "queues_cleaned": len(queues)}

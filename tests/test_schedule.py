@@ -8,7 +8,7 @@ import pytest
 from rq.cron import get_cron_job_ids
 from rq.serializers import JSONSerializer
 
-from jobs import events
+from jobs import events, files
 from jobs.runtime import SpoolJob
 from tests.conftest import api_submit, wait_for, wait_status
 
@@ -19,6 +19,8 @@ def test_cron_enqueued_sweep_runs_on_a_spool_worker(client, redis, worker, clock
     owner_key = next(k.decode() for k in redis.scan_iter(events.owner_key("*")))
     redis.zadd(owner_key, {"long-gone-job": time.time()})
     redis.rpush(events.log_key("long-gone-job"), "an orphaned line")
+    redis.hset(files.files_key("long-gone-job"), "out.csv", b"a,b")
+    redis.hset(files.index_key("long-gone-job"), "out.csv", "{}")
 
     job_id = wait_for(lambda: next(iter(get_cron_job_ids("sweep", redis)), None), 30, "the clock to enqueue a sweep")
 
@@ -29,9 +31,10 @@ def test_cron_enqueued_sweep_runs_on_a_spool_worker(client, redis, worker, clock
     job = wait_for(finished, 30, "the sweep to finish")
     assert job.get_status() == "finished", job.latest_result().exc_string
     assert job.return_value()["owner_entries_forgotten"] == 1
-    assert job.return_value()["orphaned_logs_deleted"] == 1
+    assert job.return_value()["orphaned_keys_deleted"] == 3
     assert [m.decode() for m in redis.zrange(owner_key, 0, -1)] == [kept]
-    assert not redis.exists(events.log_key("long-gone-job"))
+    assert not redis.exists(events.log_key("long-gone-job"), files.files_key("long-gone-job"))
+    assert not redis.exists(files.index_key("long-gone-job"))
     assert job.meta["type"] == "sweep"
 
 
