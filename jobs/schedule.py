@@ -20,7 +20,7 @@ from rq import cron
 from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
 from rq.job import Job
 
-from jobs import catalogue, housekeeping
+from jobs import catalogue, events, housekeeping
 from jobs.runtime import queue
 from jobs.settings import settings
 
@@ -40,6 +40,9 @@ class SpoolCronJob(cron.CronJob):
             pipe.zremrangebyrank(self.job_history_key, 0, -(DEFAULT_CRON_JOB_HISTORY_LIMIT + 1))
             pipe.expire(self.job_history_key, DEFAULT_CRON_JOB_HISTORY_TTL)
             cron.cron_job_registry.add(self.name, pipe, enqueue_timestamp=job.enqueued_at.timestamp())
+            # Indexed like a user's jobs, so operators find the clock's jobs by owner.
+            pipe.zadd(events.owner_key(OWNER), {job.id: job.enqueued_at.timestamp()})
+            pipe.expire(events.owner_key(OWNER), settings.result_ttl)
             pipe.execute()
         logging.getLogger(__name__).info("enqueued %s as job %s on %s", self.name, job.id, self.queue_name)
         return job

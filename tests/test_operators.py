@@ -66,3 +66,10 @@ def test_schedule_shows_next_and_last_run(operator, worker, clock, redis):
 
 def test_schedule_says_when_no_clock_runs(operator):
     assert "No clock is running" in operator.get("/ops/schedule").get_data(as_text=True)
+
+
+def test_the_clocks_jobs_are_found_by_owner(operator, worker, clock, redis):
+    from rq.cron import get_cron_job_ids
+
+    job_id = wait_for(lambda: next(iter(get_cron_job_ids("sweep", redis)), None), 30, "a sweep")
+    assert job_id in operator.get("/ops/jobs?owner=spool:clock").get_data(as_text=True)

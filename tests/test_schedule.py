@@ -16,7 +16,7 @@ from tests.conftest import api_submit, wait_for, wait_status
 def test_cron_enqueued_sweep_runs_on_a_spool_worker(client, redis, worker, clock):
     kept = api_submit(client, "steps", n=1)
     wait_status(client, kept, "finished")
-    owner_key = next(k.decode() for k in redis.scan_iter(events.owner_key("*")))
+    owner_key = next(k.decode() for k in redis.scan_iter(events.owner_key("*")) if redis.zscore(k, kept))
     redis.zadd(owner_key, {"long-gone-job": time.time()})
     redis.rpush(events.log_key("long-gone-job"), "an orphaned line")
     redis.hset(files.files_key("long-gone-job"), "out.csv", b"a,b")
