@@ -44,7 +44,8 @@ class SpoolCronJob(cron.CronJob):
             pipe.zadd(events.owner_key(OWNER), {job.id: job.enqueued_at.timestamp()})
             pipe.expire(events.owner_key(OWNER), settings.result_ttl)
             pipe.execute()
-        logging.getLogger(__name__).info("enqueued %s as job %s on %s", self.name, job.id, self.queue_name)
+        # rq cron configures only its own logger, so the clock's output shows this line.
+        logging.getLogger(cron.__name__).info("enqueued %s as job %s on %s", self.name, job.id, self.queue_name)
         return job
 
 
