@@ -144,3 +144,19 @@ def test_guessing_the_password_is_cut_short(client, app):
         assert sign_in_operator(client, "guess").status_code == 401
     assert sign_in_operator(client).status_code == 429
     assert client.get("/metrics", headers={"Authorization": "Basic cDpndWVzcw=="}).status_code == 429
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/rq/job/x/delete",
+        "/rq/job/x/requeue",
+        "/rq/requeue/default",
+        "/rq/queue/default/failed/empty",
+        "/rq/queue/default/compact",
+    ],
+)
+def test_every_dashboard_action_refuses_a_request_without_the_csrf_token(operator, path):
+    response = operator.post(path)
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
