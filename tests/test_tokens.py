@@ -86,3 +86,9 @@ def test_token_jobs_are_not_the_browsers(client, app):
     with app.app_context():
         token = tokens.create("robot")
     assert client.get(f"/api/jobs/{browser_job}", headers=bearer(token)).status_code == 404
+
+
+def test_openapi_describes_bearer_tokens(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "401" in spec["paths"]["/api/jobs"]["post"]["responses"]

@@ -133,7 +133,7 @@ def openapi_spec() -> dict:
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     not_found = {"404": _error("No such job, or not yours")}
-    return {
+    spec = {
         "openapi": "3.1.0",
         "info": {"title": "Spool", "version": "1.0", "description": "Run long Python jobs and watch them live."},
         "paths": {
@@ -268,3 +268,6 @@ def openapi_spec() -> dict:
         },
         "security": [{}, {"bearer": []}],
     }
+    for operation in (op for path in spec["paths"].values() for op in path.values()):
+        operation["responses"].setdefault("401", _error("The bearer token is not valid"))
+    return spec
