@@ -41,12 +41,10 @@ def _token_owner() -> str | None:
     """The owner named by the request's bearer token, or None without one; 401 for a bad one."""
     if "token_owner" not in g:
         token = _bearer()
-        g.token_owner = None
-        if token is not None:
-            name = tokens.resolve(token)
-            if name is None:
-                abort(401, description="The bearer token is not valid (revoked, or never issued).")
-            g.token_owner = tokens.owner_of(name)
+        name = tokens.resolve(token) if token is not None else None
+        if token is not None and name is None:
+            abort(401, description="The bearer token is not valid (revoked, or never issued).")
+        g.token_owner = tokens.owner_of(name) if name else None
     return g.token_owner
 
 
