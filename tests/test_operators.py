@@ -20,6 +20,11 @@ def ids_in(html: str, *job_ids: str) -> list[str]:
     return [j for j in job_ids if j in html]
 
 
+def test_operator_pages_are_not_framed_or_cached(operator):
+    response = operator.get("/ops/jobs")
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
+
+
 def test_operator_pages_need_sign_in(client):
     for path in ("/ops/jobs", "/ops/schedule"):
         assert client.get(path).status_code == 302

@@ -29,6 +29,14 @@ def operator_flag():
     return {"is_operator": auth.is_operator()}
 
 
+@bp.after_request
+def not_framed_nor_cached(response):
+    # Operator pages act on everyone's jobs: no clickjacking, no copies in shared caches.
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: a sign-in link must not bounce operators elsewhere."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
