@@ -19,6 +19,7 @@ def test_form_errors_show_next_to_their_fields_with_values_kept(page, live_serve
     expect(page.locator(".field.invalid")).to_have_count(1)
     expect(page.locator(".field.invalid .error")).to_contain_text("greater than or equal to 1")
     expect(page.locator(".field.invalid #f-n")).to_have_value("0")
+    expect(page.locator("#f-n")).to_be_focused()
     expect(page.locator("#f-n")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#f-n")).to_have_attribute("aria-describedby", "f-n-error")
     expect(page.locator("#f-pause")).to_have_value("0.5")

@@ -25,6 +25,7 @@ def test_a_submitted_form_shows_the_bar_reach_100_and_the_result(page, worker):
     expect(page.locator("#log")).to_contain_text("did step 4")
     expect(page.locator("#cancel")).to_be_hidden()
     expect(page.locator("#retry")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^Done · Steps"))
     assert page.evaluate("window.loadedOnce") is True
 
 

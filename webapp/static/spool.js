@@ -59,6 +59,7 @@
     let status = root.dataset.status, lastSeq = -1, attempts = 0, dropped = false, everOpened = false;
     let polling = null, finishing = false, etaAt = null;
     if (root.dataset.eta) etaAt = Date.now() + parseFloat(root.dataset.eta) * 1000;
+    const title = document.title;
 
     function liveness(text, kind) {
       const el = $("live");
@@ -81,6 +82,10 @@
       }
       $("elapsed").textContent = elapsed;
       $("eta").textContent = eta;
+      // A background tab shows how far the job is, or how it ended.
+      const percent = $("percent").textContent;
+      const state = status === "started" && percent ? percent : ACTIVE.includes(status) ? "" : labels[status];
+      document.title = state ? state + " · " + title : title;
       const retryAt = parseTime($("attempt").dataset.retryAt);
       $("retry-at").textContent = status === "scheduled" && retryAt ? " · next try in " + duration((retryAt - now) / 1000) : "";
     }
@@ -283,6 +288,8 @@
   }
 
   document.documentElement.classList.add("js");
+  const invalid = document.querySelector(".field.invalid :is(input, select, textarea)");
+  if (invalid) invalid.focus(); // a form that came back with errors: start at the first one
   document.querySelectorAll("table.sortable").forEach(sortable);
   document.querySelectorAll("form.filters select").forEach((s) => s.addEventListener("change", () => s.form.submit()));
   const job = document.getElementById("job");
