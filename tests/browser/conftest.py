@@ -42,18 +42,23 @@ def chromium():
 
 @pytest.fixture
 def new_context(chromium, live_server):
-    """Open browser contexts (each its own owner) on the live server; all closed after the test."""
-    contexts = []
+    """Open browser contexts (each its own owner) on the live server; all closed after the test.
+
+    A script error on any page fails the test.
+    """
+    contexts, errors = [], []
 
     def open_context(**options):
         context = chromium.new_context(**{"base_url": live_server.url, **options})
         context.set_default_timeout(20_000)
+        context.on("page", lambda page: page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}")))
         contexts.append(context)
         return context
 
     yield open_context
     for context in contexts:
         context.close()
+    assert not errors, "script errors in the page:\n" + "\n".join(errors)
 
 
 @pytest.fixture
