@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from markupsafe import Markup
+
 MAX_TABLE_ROWS = 1000
 MAX_FIELDS = 20  # a result's plain values (numbers, words) are shown as labelled cards, up to this many
 SCALARS = (str, int, float, bool, type(None))
@@ -30,11 +32,12 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.capitalize())
 
 
-def when(iso: str | None) -> str:
-    """An ISO timestamp as a short UTC date and time."""
+def when(iso: str | None) -> Markup:
+    """An ISO timestamp as a <time> in UTC, which the page's script shows in the reader's own zone."""
     if not iso:
-        return ""
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return Markup("")
+    utc = datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time class="local" datetime="{}" title="{}">{}</time>').format(iso, utc, utc)
 
 
 def _table(value) -> dict | None:

@@ -55,3 +55,14 @@ def test_my_jobs_update_live_and_filter_by_status_and_type(page, worker):
     expect(page).to_have_url(re.compile(r"type=block"))
     expect(page.locator("#jobs-list tbody tr")).to_have_count(1)
     expect(row).to_be_visible()
+
+
+def test_times_show_in_the_readers_own_zone(new_context, live_server):
+    page = new_context(timezone_id="Asia/Tokyo", locale="en-GB").new_page()
+    submit(page, "steps", n=1)
+    page.goto("/jobs")
+    submitted = page.locator("#jobs-list time").first
+    utc = submitted.get_attribute("title")
+    assert utc.endswith(" UTC")
+    hour = (int(utc[11:13]) + 9) % 24  # Tokyo is UTC+9 all year
+    expect(submitted).to_contain_text(f"{hour:02d}:{utc[14:16]}")

@@ -5,6 +5,7 @@
   "use strict";
   const TERMINAL = ["finished", "failed", "stopped", "canceled"];
   const ACTIVE = ["queued", "scheduled", "deferred", "started"];
+  const MAX_LOG_LINES = 1000;
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
   // "8 s", "3 min 05 s", "2 h 04 min"
@@ -113,6 +114,7 @@
         bar.classList.add("indeterminate");
       }
       $("message").textContent = p.message || "";
+      if ($("percent").textContent) bar.setAttribute("aria-valuetext", $("percent").textContent + (p.message ? ", " + p.message : ""));
       if (!root.dataset.startedAt && p.elapsed_s) root.dataset.startedAt = new Date(Date.now() - skew - p.elapsed_s * 1000).toISOString();
       etaAt = p.eta_s !== null && p.eta_s !== undefined ? Date.now() + p.eta_s * 1000 : null;
       tick();
@@ -121,9 +123,10 @@
     function showLog(lines, append) {
       const log = $("log");
       const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-      if (append) log.textContent += (log.textContent ? "\n" : "") + lines.join("\n");
-      else log.textContent = lines.join("\n");
-      const count = log.textContent ? log.textContent.split("\n").length : 0;
+      let all = append && log.textContent ? log.textContent.split("\n").concat(lines) : lines;
+      if (all.length > MAX_LOG_LINES) all = all.slice(-MAX_LOG_LINES); // the page stays light on a chatty job
+      log.textContent = all.join("\n");
+      const count = all.length;
       $("log-count").textContent = count + (count === 1 ? " line" : " lines");
       if (atBottom || !append) log.scrollTop = log.scrollHeight; // keep the newest line in view
     }
@@ -140,6 +143,7 @@
           for (const attr of fresh.attributes) root.setAttribute(attr.name, attr.value);
           root.replaceChildren(...fresh.childNodes);
           root.querySelectorAll("table.sortable").forEach(sortable);
+          localTimes(root);
           status = root.dataset.status;
           showLog($("log").textContent ? $("log").textContent.split("\n") : [], false);
           tick();
@@ -288,6 +292,12 @@
   }
 
   document.documentElement.classList.add("js");
+  // Times come in UTC; show them in the reader's own zone (the UTC stays in the tooltip).
+  const localTimes = (within) =>
+    within.querySelectorAll("time.local").forEach((t) => {
+      t.textContent = new Date(t.dateTime).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+    });
+  localTimes(document);
   const invalid = document.querySelector(".field.invalid :is(input, select, textarea)");
   if (invalid) invalid.focus(); // a form that came back with errors: start at the first one
   document.querySelectorAll("table.sortable").forEach(sortable);
