@@ -66,3 +66,15 @@ def test_times_show_in_the_readers_own_zone(new_context, live_server):
     assert utc.endswith(" UTC")
     hour = (int(utc[11:13]) + 9) % 24  # Tokyo is UTC+9 all year
     expect(submitted).to_contain_text(f"{hour:02d}:{utc[14:16]}")
+
+
+def test_without_javascript_a_form_posts_and_the_job_page_reloads_until_done(new_context, worker):
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto("/jobs/new/steps")
+    page.fill("#f-n", "3")
+    page.fill("#f-pause", "0.2")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f]{32}$"))
+    expect(page.locator("#status")).to_have_text("Done")
+    expect(page.locator("#result-fields dd")).to_have_text(["3"])
+    expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
