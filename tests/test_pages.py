@@ -93,6 +93,7 @@ def test_my_jobs_pages_newest_first_and_filters_server_side(client):
     assert f"/jobs/{ids[0]}" in client.get("/jobs?page=2").get_data(as_text=True)
     filtered = client.get("/jobs?status=finished").get_data(as_text=True)
     assert "No jobs match these filters" in filtered
+    assert 'http-equiv="refresh"' in first and 'http-equiv="refresh"' not in filtered  # only while jobs run
     assert client.get("/api/jobs?status=queued&type=steps&per_page=100").get_json()["total"] == 21
     assert client.get("/api/jobs?type=primes").get_json()["total"] == 0
 
