@@ -154,8 +154,8 @@ class Stack:
             if master.poll() is not None:
                 raise RuntimeError("the web server exited:\n" + self.log_of(master))
             try:
-                return requests.get(url + "/healthz", timeout=1).ok and len(children(master.pid)) >= workers
-            except requests.ConnectionError:
+                return requests.get(url + "/healthz", timeout=5).ok and len(children(master.pid)) >= workers
+            except requests.RequestException:
                 return False
 
         wait_for(up, 60, "the web server", interval=0.1)
