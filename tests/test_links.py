@@ -47,6 +47,14 @@ class Site(BaseHTTPRequestHandler):
                     self.wfile.write(block)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the checker stopped reading at its cap, as it should
+        elif self.path.startswith("/held/"):
+            with self.server.lock:
+                self.server.in_flight += 1
+                self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
+            time.sleep(0.3)
+            with self.server.lock:
+                self.server.in_flight -= 1
+            self._send(200, b"held")
         elif self.path == "/to-other-host":
             self._redirect(f"http://127.0.0.2:{self.server.server_port}/ok")
 
@@ -71,6 +79,7 @@ def site():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
     server.daemon_threads = True
     server.hits = []
+    server.lock, server.in_flight, server.most_in_flight = threading.Lock(), 0, 0
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
@@ -115,6 +124,12 @@ def test_link_check_reports_each_url_through_a_worker(client, worker, site):
     (csv_file,) = snapshot["files"]
     table = list(csv.reader(io.StringIO(client.get(csv_file["url"]).get_data(as_text=True))))
     assert table[0] == columns and len(table) == 10
+
+
+def test_no_more_requests_run_at_once_than_the_job_allows(site):
+    result = links.check_links([f"{site.url}/held/{i}" for i in range(6)], concurrency=2, retries=0)
+    assert result["ok"] == 6
+    assert site.most_in_flight == 2
 
 
 def test_loopback_is_refused_when_private_urls_are_not_allowed(client, start_worker, site):
