@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -44,6 +45,21 @@ class Delivery:
     event: dict | None = None
     text: str = ""
 
+    @cached_property
+    def frame(self) -> bytes:
+        """The text as one WebSocket text frame, built once for every socket that sends it.
+
+        A server's frames are not masked, and the sockets do not compress, so the bytes
+        are the same for all of them.
+        """
+        payload = self.text.encode()
+        n = len(payload)
+        if n < 126:
+            return bytes((0x81, n)) + payload
+        if n < 65536:
+            return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+        return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
 
 class Watcher:
     def __init__(self, job_id: str):
@@ -67,6 +83,12 @@ class Watcher:
     def get(self, timeout: float) -> Delivery | None:
         try:
             return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def get_nowait(self) -> Delivery | None:
+        try:
+            return self._queue.get_nowait()
         except queue.Empty:
             return None
 
