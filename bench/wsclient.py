@@ -4,7 +4,7 @@
 
 Opens one socket per job id given (repeat an id to watch it from several sockets), prints
 `ready` once every socket has its first snapshot, then waits until every socket is closed
-by the server and prints one JSON line: per-socket event counts and final states, the
+by the server and prints one JSON line: per-socket counts of stamped events, final states, the
 latency of every stamped event (its `message` or `line` holds the `time.time()` of the
 progress() or log() call), and this process's CPU time. The client speaks just enough of
 RFC 6455 (text frames, ping, close, and the permessage-deflate that browsers offer) so
@@ -127,9 +127,9 @@ def main(argv: list[str]) -> None:
                 else:
                     s.resyncs += 1
                 continue
-            s.events += 1
             stamp = message.get("message") if kind == "progress" else message.get("line")
             if stamp:
+                s.events += 1
                 latencies.append(round((now - float(stamp)) * 1000, 3))
         s.sock.close()
 
