@@ -19,18 +19,21 @@ import uuid
 import requests
 from rq.job import Job
 
-from bench.harness import PYTHON, Stack, cpu_seconds, memory_mb, wait_for
+from bench.harness import PYTHON, Stack, Web, children, cpu_seconds, free_port, memory_mb, wait_for
 from bench.report import Figure, median, percentile
 from jobs import events
 from jobs.runtime import queue
 
 
-def _clients(stack: Stack, web_url: str, cookie: str, job_ids: list[str], processes: int) -> list[subprocess.Popen]:
+def _clients(
+    stack: Stack, web_url: str, cookie: str, job_ids: list[str], processes: int, peer: bool = False
+) -> list[subprocess.Popen]:
     ws_url = web_url.replace("http://", "ws://")
     share = -(-len(job_ids) // processes)
     procs = []
     for start in range(0, len(job_ids), share):
-        argv = [PYTHON, "-m", "bench.wsclient", ws_url, cookie, *job_ids[start : start + share]]
+        argv = [PYTHON, "-m", "bench.wsclient", *(["--socketio"] if peer else []), ws_url, cookie]
+        argv += job_ids[start : start + share]
         procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
     for proc in procs:
         line = proc.stdout.readline().strip()
@@ -65,7 +68,7 @@ def _cookie(session: requests.Session) -> str:
     return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
 
 
-def _web_figures(stack: Stack, web) -> tuple[int, float]:
+def _web_figures(stack: Stack, web: Web) -> tuple[int, float]:
     pid = web.workers[0]
     return pid, cpu_seconds(pid)
 
@@ -91,6 +94,52 @@ def fan_out(stack: Stack, web, sockets: int, seconds: float, processes: int) -> 
     result["elapsed_s"] = elapsed
     result["web_rss_mb"] = memory_mb(pid, "VmHWM")
     result["published"] = ticks * 4  # three lines and a progress update a tick
+    result["sockets"] = sockets
+    return result
+
+
+def start_peer(stack: Stack) -> Web:
+    """Start the Flask-SocketIO peer under gunicorn, one gevent-websocket process."""
+    port = free_port()
+    worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+    argv = ["gunicorn", "-k", worker_class, "-w", "1", "-b", f"127.0.0.1:{port}", "bench.socketio_peer:app"]
+    master = stack.spawn(argv, name="peer")
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        if master.poll() is not None:
+            raise RuntimeError("the peer exited:\n" + stack.log_of(master))
+        try:
+            return requests.get(url + "/socket.io/?EIO=4&transport=polling", timeout=5).ok
+        except requests.RequestException:
+            return False
+
+    wait_for(up, 60, "the Flask-SocketIO peer", interval=0.1)
+    return Web(url, master, children(master.pid))
+
+
+def peer_fan_out(stack: Stack, web: Web, sockets: int, seconds: float, processes: int) -> dict:
+    """The same load on the peer: a process emits to one room at 20 events/s through Redis."""
+    from flask_socketio import SocketIO
+
+    emitter = SocketIO(message_queue=stack.url)
+    room = uuid.uuid4().hex
+    procs = _clients(stack, web.url, "", [room] * sockets, processes, peer=True)
+    pid, cpu_before = _web_figures(stack, web)
+    started = due = time.monotonic()
+    ticks = int(seconds * 5)
+    for i in range(ticks):
+        for _ in range(3):
+            emitter.emit("log", {"line": repr(time.time())}, to=room)
+        emitter.emit("progress", {"done": i + 1, "total": ticks, "message": repr(time.time())}, to=room)
+        due += 0.2
+        time.sleep(max(0.0, due - time.monotonic()))
+    emitter.emit("done", {}, to=room)
+    result = _collect(procs, 120)
+    result["elapsed_s"] = time.monotonic() - started
+    result["web_cpu_s"] = cpu_seconds(pid) - cpu_before
+    result["web_rss_mb"] = memory_mb(pid, "VmHWM")
+    result["published"] = ticks * 4
     result["sockets"] = sockets
     return result
 
@@ -213,10 +262,36 @@ def run(quick: bool) -> list[Figure]:
         for sockets, p99, rss, processes in ((100, 10, None, 1), (1000, 100, 130, 4)):
             web = stack.web(workers=1)
             runs = [fan_out(stack, web, sockets, seconds, processes) for _ in range(reps)]
-            label = f"{sockets:,} sockets on one job, 20 events/s"
-            figures += _figures(label, _summary(runs), p99, rss, processes)
             stack.stop(web.master)
+            label = f"{sockets:,} sockets on one job, 20 events/s"
+            spool = _summary(runs)
+            figures += _figures(label, spool, p99, rss, processes)
+            figures += _peer_figures(stack, label, spool, sockets, seconds, processes, reps)
         web = stack.web(workers=1)
         runs = [own_jobs(stack, web, 1000, seconds, 5, 4) for _ in range(reps)]
         figures += _figures("1,000 sockets on their own jobs, 5 events/s each", _summary(runs), 100, 130, 4)
     return figures
+
+
+def _peer_figures(stack, label, spool, sockets, seconds, processes, reps) -> list[Figure]:
+    """Spool's figures beside Flask-SocketIO's under the same load, when the peer is installed."""
+    try:
+        import flask_socketio  # noqa: F401
+    except ImportError:
+        return [Figure(f"peer {label}", float("nan"), "", note="Flask-SocketIO is not installed")]
+    peer = start_peer(stack)
+    runs = [peer_fan_out(stack, peer, sockets, seconds, processes) for _ in range(reps)]
+    stack.stop(peer.master)
+    theirs = _summary(runs)
+    return [
+        Figure(
+            f"vs Flask-SocketIO, {label}: p99",
+            spool["p99"],
+            "ms",
+            theirs["p99"],
+            "Flask-SocketIO",
+            note=f"peer p50 {theirs['p50']:.1f} ms, {theirs['web_us_per_msg']:.0f} µs per message, "
+            f"least-served socket {theirs['worst_share'] * 100:.0f} %",
+        ),
+        Figure(f"vs Flask-SocketIO, {label}: web RSS", spool["rss"], "MB", theirs["rss"], "Flask-SocketIO"),
+    ]

@@ -76,6 +76,7 @@ def run(quick: bool) -> list[Figure]:
         first = requests.post(web.url + "/api/jobs", json={"type": "noop", "params": {}}, timeout=5)
         first.raise_for_status()
         cookie = "; ".join(f"{k}={v}" for k, v in first.cookies.items())
+        wrk(web.url + "/api/jobs", cookie, 1, stack.dir / "post.lua")  # warm both web processes up
         for _ in range(reps):
             stack.redis.flushdb()
             raws.append(raw_enqueue(stack, n_raw))

@@ -1,6 +1,7 @@
 """A load client for the live progress socket: many WebSockets in one gevent process.
 
-    python -m bench.wsclient ws://127.0.0.1:8000 COOKIE JOB_ID [JOB_ID ...] < /dev/null
+    python -m bench.wsclient ws://127.0.0.1:8000 COOKIE JOB_ID [JOB_ID ...]
+    python -m bench.wsclient --socketio ws://127.0.0.1:8001 "" ROOM [ROOM ...]   # the peer
 
 Opens one socket per job id given (repeat an id to watch it from several sockets), prints
 `ready` once every socket has its first snapshot, then waits until every socket is closed
@@ -32,14 +33,14 @@ TERMINAL = {"finished", "failed", "stopped", "canceled"}
 
 
 class Socket:
-    def __init__(self, base: str, cookie: str, job_id: str):
+    def __init__(self, base: str, cookie: str, path: str):
         url = urlsplit(base)
         self.sock = socket.create_connection((url.hostname, url.port), timeout=120)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(
             (
-                f"GET /ws/jobs/{job_id} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                 # What browsers offer; a server that takes it compresses every message per socket.
                 "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
@@ -68,6 +69,9 @@ class Socket:
             self._fill()
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
+
+    def send_text(self, text: str) -> None:
+        self._send(0x1, text.encode())
 
     def _send(self, opcode: int, payload: bytes) -> None:
         mask = os.urandom(4)
@@ -99,17 +103,63 @@ class Socket:
                 return None
 
 
+def open_spool(base: str, cookie: str, job_id: str) -> Socket:
+    s = Socket(base, cookie, f"/ws/jobs/{job_id}")
+    first = json.loads(s.receive())
+    if first["type"] != "snapshot":
+        raise RuntimeError(f"the first message was not a snapshot: {first}")
+    return s
+
+
+def open_socketio(base: str, cookie: str, room: str) -> Socket:
+    """Connect to the Socket.IO peer and join a job's room (acknowledged)."""
+    s = Socket(base, cookie, "/socket.io/?EIO=4&transport=websocket")
+    if not s.receive().startswith("0"):
+        raise RuntimeError("no Engine.IO open packet")
+    s.send_text("40")
+    while not (s.receive() or "").startswith("40"):
+        pass
+    s.send_text(f'421["watch",{json.dumps(room)}]')
+    while not (s.receive() or "").startswith("431"):
+        pass
+    return s
+
+
+def spool_message(s: Socket, text: str) -> tuple[str | None, bool]:
+    """The stamp of a Spool socket message, and whether the socket has its final state."""
+    message = json.loads(text)
+    kind = message["type"]
+    if kind == "snapshot":  # the final state, or a resync after missed events
+        if message["status"] in TERMINAL:
+            return None, True
+        s.resyncs += 1
+        return None, False
+    return (message.get("message") if kind == "progress" else message.get("line")), False
+
+
+def socketio_message(s: Socket, text: str) -> tuple[str | None, bool]:
+    if text == "2":  # Engine.IO ping
+        s.send_text("3")
+        return None, False
+    if not text.startswith("42"):
+        return None, False
+    name, data = json.loads(text[2:])
+    if name == "done":
+        return None, True
+    return (data.get("message") if name == "progress" else data.get("line")), False
+
+
 def main(argv: list[str]) -> None:
+    socketio = argv[0] == "--socketio"
+    if socketio:
+        argv = argv[1:]
     base, cookie, job_ids = argv[0], argv[1], argv[2:]
+    opener, parse = (open_socketio, socketio_message) if socketio else (open_spool, spool_message)
     latencies: list[float] = []
     sockets: list[Socket] = []
 
     def open_one(job_id: str) -> None:
-        s = Socket(base, cookie, job_id)
-        first = json.loads(s.receive())
-        if first["type"] != "snapshot":
-            raise RuntimeError(f"the first message was not a snapshot: {first}")
-        sockets.append(s)
+        sockets.append(opener(base, cookie, job_id))
 
     # Open in small waves, as a crowd of browsers would, without a flood of handshakes.
     for start in range(0, len(job_ids), 50):
@@ -119,18 +169,14 @@ def main(argv: list[str]) -> None:
     def listen(s: Socket) -> None:
         while (text := s.receive()) is not None:
             now = time.time()
-            message = json.loads(text)
-            kind = message["type"]
-            if kind == "snapshot":  # the final state, or a resync after missed events
-                if message["status"] in TERMINAL:
-                    s.final = True
-                else:
-                    s.resyncs += 1
-                continue
-            stamp = message.get("message") if kind == "progress" else message.get("line")
+            stamp, final = parse(s, text)
             if stamp:
                 s.events += 1
                 latencies.append(round((now - float(stamp)) * 1000, 3))
+            if final:
+                s.final = True
+                if socketio:  # the peer keeps the socket open; the client leaves
+                    break
         s.sock.close()
 
     gevent.joinall([gevent.spawn(listen, s) for s in sockets], raise_error=True)
