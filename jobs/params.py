@@ -68,11 +68,18 @@ def json_schema(model: type[BaseModel]) -> dict:
     return schema
 
 
-def _first_nul(value: Any, path: str) -> str | None:
-    if isinstance(value, str):
-        return path if "\x00" in value else None
+def _text_problem(value: Any) -> str | None:
+    """What is wrong with the text in a value (a string, or a list of them), if anything."""
     if isinstance(value, list):
-        return next((p for i, v in enumerate(value) if (p := _first_nul(v, path))), None)
+        return next((p for v in value if (p := _text_problem(v))), None)
+    if not isinstance(value, str):
+        return None
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON allows it, but no page or file could hold it
+        return "is not valid Unicode text (it has an unpaired surrogate)"
     return None
 
 
@@ -80,7 +87,7 @@ def validate(model: type[BaseModel], data: Any) -> dict:
     """Check and convert raw parameters; raise ParamsError naming each bad field."""
     if not isinstance(data, dict):
         raise ParamsError({"params": "must be a JSON object of parameter names to values"})
-    bad = {name: "must not contain NUL characters" for name, value in data.items() if _first_nul(value, name)}
+    bad = {name: problem for name, value in data.items() if (problem := _text_problem(value))}
     if bad:
         raise ParamsError(bad)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 
 from flask import Blueprint, Response, abort, request, url_for
@@ -24,23 +25,40 @@ MAX_PER_PAGE = 100
 def _job_type(name) -> catalogue.JobType:
     public = catalogue.public()
     if not isinstance(name, str) or name not in public:
-        abort(404, description=f"There is no job type {name!r}; GET /api/job-types lists them.")
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        abort(404, description=f"There is no job type {shown}; GET /api/job-types lists them.")
     return public[name]
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large for a number")
+    return number
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json(raw: bytes | str, what: str = "The body"):
+    """Parse JSON strictly (no NaN or Infinity, however deeply nested), or abort 400."""
+    try:
+        return json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        abort(400, description=f"{what} is not valid JSON: {reason}.")
 
 
 def _submission() -> tuple[dict, dict]:
     """The request's {type, params, notify_email?} from JSON or multipart, or abort 400/415."""
     if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
+        body = _json(request.get_data())
         if not isinstance(body, dict):
             abort(400, description='The body must be a JSON object like {"type": ..., "params": {...}}.')
         return body, {}
     if request.mimetype == "multipart/form-data":
-        raw = request.form.get("params", "{}")
-        try:
-            params = json.loads(raw)
-        except ValueError:
-            abort(400, description="The 'params' field must hold a JSON object.")
+        params = _json(request.form.get("params", "{}"), "The 'params' field")
         body = {"type": request.form.get("type"), "params": params}
         for optional in ("notify_email", "run_at", "run_in"):
             if request.form.get(optional):
@@ -55,8 +73,11 @@ def _page_args() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
         abort(400, description="page and per_page must be whole numbers.")
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        abort(400, description=f"page must be 1 or more and per_page between 1 and {MAX_PER_PAGE}.")
+    if not 1 <= page <= store.LAST_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        abort(
+            400,
+            description=f"page must be between 1 and {store.LAST_PAGE} and per_page between 1 and {MAX_PER_PAGE}.",
+        )
     return page, per_page
 
 

@@ -28,6 +28,8 @@ from webapp import auth, logs
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 WAITING = frozenset({"queued", "scheduled", "deferred"})
+# Pages past this are empty anyway; bounding them keeps Redis's ranges within 64 bits.
+LAST_PAGE = 100_000
 FILTER_SCAN = 2000
 
 
@@ -134,7 +136,7 @@ def list_for(
     """
     key = events.owner_key(owner)
     connection = redis()
-    start = (page - 1) * per_page
+    start = (min(page, LAST_PAGE) - 1) * per_page
     if status is None and type_name is None:
         total = connection.zcard(key)
         ids = connection.zrevrange(key, start, start + per_page - 1)
