@@ -38,9 +38,9 @@ class Reporter:
         self._stop = threading.Event()
         self._wake = threading.Event()
         # True while the writer waits for news: the next call wakes it instead of waiting a tick.
-        self.idle = False
-        self._thread = threading.Thread(target=self._run, name="spool-progress", daemon=True)
-        self._thread.start()
+        # The writer starts on the first call, so a job that reports nothing costs no thread.
+        self.idle = True
+        self._thread: threading.Thread | None = None
 
     def log(self, line: str) -> None:
         with self._lock:
@@ -48,9 +48,13 @@ class Reporter:
         self.poke()
 
     def poke(self) -> None:
-        """Wake the writer if it is idle; costs one attribute read otherwise."""
+        """Wake the writer (starting it on first use) if it is idle; costs one attribute read otherwise."""
         if self.idle:
             self.idle = False
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="spool-progress", daemon=True)
+                    self._thread.start()
             self._wake.set()
 
     def _run(self) -> None:
@@ -116,7 +120,8 @@ class Reporter:
         """Stop the thread and write whatever is still pending."""
         self._stop.set()
         self._wake.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self.flush()
 
 

@@ -173,9 +173,10 @@ class SpoolWorker(Worker):
     def shutdown_requested(self) -> bool:
         return self._shutdown_requested_date is not None
 
-    def _announce(self, job: Job) -> str | None:
+    def _announce(self, job: Job, status: str | None = None) -> str | None:
+        """Publish the job's status: `status` when the caller knows it, else read it back."""
         try:
-            status = status_of(job)
+            status = status or status_of(job)
             events.publish_status(self.connection, job.id, status)
             jsonlog.transition(job, status)
             if status in ("failed", "stopped"):
@@ -240,11 +241,11 @@ class SpoolWorker(Worker):
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)
-        self._announce(job)
+        self._announce(job, "started")  # known: no round trip to read it back on every job
 
     def handle_job_success(self, job, queue, started_job_registry):
         super().handle_job_success(job, queue, started_job_registry)
-        self._announce(job)
+        self._announce(job, "finished")
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
         if self._interruption and not self.is_horse:
