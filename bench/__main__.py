@@ -53,6 +53,8 @@ def main(argv: list[str]) -> int:
     table = [TABLE_HEAD, *(f.row() for f in figures)]
     missed = [f.name for f in figures if f.ok is False]
     verdict = f"Missed: {'; '.join(missed)}." if missed else "Every target with a measurement was met."
+    if failures:
+        verdict += f" Failed to run: {', '.join(failures)}."
     print("\n" + "\n".join(table) + "\n\n" + verdict + f"\nLoad average at the end: {load()}.")
     if not args.names and not args.quick:
         body = ["# Benchmark results", "", *lines, *table, "", verdict, f"Load average at the end: {load()}.", ""]

@@ -12,6 +12,7 @@ output to a log under the stack's temporary directory, shown when something fail
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -199,3 +200,4 @@ class Stack:
                 self.stop(proc)
         self.redis.close()
         self.stop(self.redis_proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
