@@ -8,25 +8,34 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import submit
 
+# Record every value the progress bar takes, however briefly.
+WATCH_BAR = """
+window.barValues = [];
+new MutationObserver(() => window.barValues.push(Number(document.getElementById("bar").getAttribute("aria-valuenow"))))
+  .observe(document.getElementById("bar"), {attributes: true, attributeFilter: ["aria-valuenow"]});
+"""
+
 
 def test_a_submitted_form_shows_the_bar_reach_100_and_the_result(page, worker):
     page.goto("/jobs/new/steps")
-    page.fill("#f-n", "4")
-    page.fill("#f-pause", "0.3")
+    page.fill("#f-n", "5")
+    page.fill("#f-pause", "0.4")
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f]{32}$"))
     page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+    page.evaluate(WATCH_BAR)
     expect(page.locator("#status")).to_have_text("Running")
     expect(page.locator("#elapsed")).to_contain_text("running for")
     expect(page.locator("#status")).to_have_text("Done")
     expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#percent")).to_have_text("100%")
-    expect(page.locator("#result-fields dd")).to_have_text(["4"])
-    expect(page.locator("#log")).to_contain_text("did step 4")
+    expect(page.locator("#result-fields dd")).to_have_text(["5"])
+    expect(page.locator("#log")).to_contain_text("did step 5")
     expect(page.locator("#cancel")).to_be_hidden()
     expect(page.locator("#retry")).to_be_visible()
     expect(page).to_have_title(re.compile(r"^Done · Steps"))
     assert page.evaluate("window.loadedOnce") is True
+    assert [v for v in page.evaluate("window.barValues") if 0 < v < 100], "the bar never moved between 0 and 100"
 
 
 def test_a_result_table_sorts_by_a_column(page, worker):
