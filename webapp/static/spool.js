@@ -92,7 +92,8 @@
     }
 
     function setStatus(s) {
-      if (s === "started" && !root.dataset.startedAt) root.dataset.startedAt = new Date(Date.now() - skew).toISOString();
+      // Just started (perhaps again, as a retry): time it from now until a snapshot says exactly.
+      if (s === "started" && status !== "started") root.dataset.startedAt = new Date(Date.now() - skew).toISOString();
       status = s;
       root.dataset.status = s;
       setBadge($("status"), s, labels);
@@ -171,6 +172,7 @@
     function applySnapshot(s) {
       if (typeof s.seq === "number" && s.seq < lastSeq) return;
       setAttempt(s);
+      if (s.started_at) root.dataset.startedAt = s.started_at;
       setStatus(s.status);
       setProgress(s.progress);
       if (s.log) showLog(s.log, false);
