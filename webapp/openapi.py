@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from jobs import catalogue
+from jobs.settings import settings
+from webapp.store import LAST_PAGE
 
 _ERROR = {
     "type": "object",
@@ -106,15 +108,36 @@ def _ok(description: str, schema: dict, status: str = "200") -> dict:
     return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
 
 
+def _email() -> dict:
+    """The notify_email field, offered only where the server can send email."""
+    return {"notify_email": {"type": "string", "format": "email"}} if settings.smtp_url else {}
+
+
+def _json_params(job_type: catalogue.JobType) -> dict:
+    """The parameters as JSON can carry them: files travel only in multipart requests."""
+    schema = job_type.schema
+    uploads = set(job_type.uploads)
+    return {
+        **schema,
+        "properties": {n: p for n, p in schema["properties"].items() if n not in uploads},
+        "required": [n for n in schema.get("required", []) if n not in uploads],
+    }
+
+
+def _json_submittable(job_type: catalogue.JobType) -> bool:
+    return not set(job_type.uploads) & set(job_type.schema.get("required", []))
+
+
 def _submission(job_type: catalogue.JobType) -> dict:
+    params = _json_params(job_type)
     return {
         "type": "object",
-        "required": ["type"],
+        "required": ["type", "params"] if params["required"] else ["type"],
         "additionalProperties": False,
         "properties": {
             "type": {"const": job_type.name},
-            "params": job_type.schema,
-            "notify_email": {"type": "string", "format": "email"},
+            "params": params,
+            **_email(),
             **_START,
         },
     }
@@ -128,7 +151,7 @@ def openapi_spec() -> dict:
         "JobSummary": _SUMMARY,
         "Job": _JOB,
         "JobType": _JOB_TYPE,
-        **{f"Submit_{jt.name}": _submission(jt) for jt in job_types},
+        **{f"Submit_{jt.name}": _submission(jt) for jt in job_types if _json_submittable(jt)},
     }
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
@@ -162,20 +185,25 @@ def openapi_spec() -> dict:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "application/json": {"schema": {"oneOf": [ref(f"Submit_{jt.name}") for jt in job_types]}},
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [ref(f"Submit_{jt.name}") for jt in job_types if _json_submittable(jt)]
+                                }
+                            },
                             "multipart/form-data": {
                                 "schema": {
                                     "type": "object",
                                     "required": ["type"],
                                     "properties": {
                                         "type": {"type": "string"},
-                                        "params": {"type": "string"},
-                                        "notify_email": {"type": "string", "format": "email"},
+                                        "params": {"type": "object", "description": "The other parameters"},
+                                        **_email(),
                                         **_START,
                                     },
                                     # One file part per upload parameter, named after it.
                                     "additionalProperties": {"type": "string", "format": "binary"},
-                                }
+                                },
+                                "encoding": {"params": {"contentType": "application/json"}},
                             },
                         },
                     },
@@ -194,11 +222,27 @@ def openapi_spec() -> dict:
                 "get": {
                     "summary": "List your jobs, newest first",
                     "parameters": [
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": LAST_PAGE},
+                        },
                         {
                             "name": "per_page",
                             "in": "query",
                             "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "description": "Only jobs in this status",
+                            "schema": {**_STATUS, "enum": [s for s in _STATUS["enum"] if s != "stopping"]},
+                        },
+                        {
+                            "name": "type",
+                            "in": "query",
+                            "description": "Only jobs of this type",
+                            "schema": {"type": "string"},
                         },
                     ],
                     "responses": {
