@@ -91,9 +91,10 @@
       $("retry-at").textContent = status === "scheduled" && retryAt ? " · next try in " + duration((retryAt - now) / 1000) : "";
     }
 
-    function setStatus(s) {
-      // Just started (perhaps again, as a retry): time it from now until a snapshot says exactly.
-      if (s === "started" && status !== "started") root.dataset.startedAt = new Date(Date.now() - skew).toISOString();
+    function setStatus(s, startedAt) {
+      // Just started (perhaps again, as a retry): time it from now unless a snapshot says exactly.
+      if (startedAt) root.dataset.startedAt = startedAt;
+      else if (s === "started" && status !== "started") root.dataset.startedAt = new Date(Date.now() - skew).toISOString();
       status = s;
       root.dataset.status = s;
       setBadge($("status"), s, labels);
@@ -128,7 +129,7 @@
       if (all.length > MAX_LOG_LINES) all = all.slice(-MAX_LOG_LINES); // the page stays light on a chatty job
       log.textContent = all.join("\n");
       const count = all.length;
-      $("log-count").textContent = count + (count === 1 ? " line" : " lines");
+      $("log-count").textContent = count ? count + (count === 1 ? " line" : " lines") : "";
       if (atBottom || !append) log.scrollTop = log.scrollHeight; // keep the newest line in view
     }
 
@@ -172,8 +173,7 @@
     function applySnapshot(s) {
       if (typeof s.seq === "number" && s.seq < lastSeq) return;
       setAttempt(s);
-      if (s.started_at) root.dataset.startedAt = s.started_at;
-      setStatus(s.status);
+      setStatus(s.status, s.started_at);
       setProgress(s.progress);
       if (s.log) showLog(s.log, false);
       if (typeof s.seq === "number") lastSeq = Math.max(lastSeq, s.seq);
