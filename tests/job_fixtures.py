@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field
-from rq import Retry
+from rq import Retry, get_current_job
 
 from jobs import Upload, files, job, log, progress
 from jobs.retry import Backoff
@@ -161,3 +161,17 @@ def block_with_cleanup(path: str, seconds: float = 60.0) -> str:
 def parked(n: int = 1) -> dict:
     """Run only on a worker of the 'parked' queue, so a test decides when it runs."""
     return {"n": n}
+
+
+@job(title="Soak", timeout=30, retry=Retry(max=3))
+def soak(ms: int = 100) -> dict:
+    """Work for `ms` milliseconds, then apply this job's effect once, keyed by its id."""
+    current = get_current_job()
+    connection, began = current.connection, time.time()
+    connection.hincrby("soak:started", current.id, 1)
+    time.sleep(ms / 1000)
+    # Jobs run at least once: a kill between the work and RQ's record of it runs the job again,
+    # so the effect is keyed by the job, and every run that got this far is noted apart.
+    connection.set(f"soak:effect:{current.id}", began, nx=True)
+    connection.rpush(f"soak:runs:{current.id}", f"{began} {time.time()}")
+    return {"began": began}

@@ -87,11 +87,15 @@ def _stream(ws, job_id: str, watcher) -> None:
         final = False
         # Events that queued up meanwhile go out together, in one write of ready-made frames.
         frames = []
+        retried = False
         while delivery is not None and delivery.kind == "event":
             if delivery.seq > last_seq:
                 frames.append(delivery.frame)
                 last_seq = delivery.seq
-                final = delivery.event["type"] == "status" and delivery.event["status"] in events.TERMINAL
+                status = delivery.event.get("status") if delivery.event["type"] == "status" else None
+                final = status in events.TERMINAL
+                # Only a retry sends a started job back to waiting: the page needs the attempt number.
+                retried = retried or status in store.WAITING
                 if final:
                     break
             delivery = watcher.get_nowait()
@@ -100,6 +104,8 @@ def _stream(ws, job_id: str, watcher) -> None:
         if final:
             _send(ws, _snapshot(job_id))
             return
+        if retried:
+            _send(ws, _snapshot(job_id))
         if delivery is None:
             continue
         if delivery.kind == "check" and delivery.event["status"] == "gone":
