@@ -259,7 +259,7 @@ def run(quick: bool) -> list[Figure]:
     figures = []
     with Stack() as stack:
         stack.worker("default")
-        for sockets, p99, rss, processes in ((100, 10, None, 1), (1000, 100, 130, 4)):
+        for sockets, p99, rss, processes in ((100, 10, None, 2), (1000, 100, 130, 4)):
             web = stack.web(workers=1)
             runs = [fan_out(stack, web, sockets, seconds, processes) for _ in range(reps)]
             stack.stop(web.master)
