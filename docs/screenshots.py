@@ -188,9 +188,6 @@ def take(url: str, site: str) -> None:
         context.set_default_timeout(120_000)
         page = context.new_page()
 
-        page.goto("/")
-        shoot(page, "catalogue")
-
         page.goto("/jobs/new/check_links")
         page.fill("#f-urls", "\n".join(f"{site}{path}" for path in ("/", "/old-docs", "/missing", "/flaky", "/slow")))
         page.fill("#f-timeout_s", "1")
@@ -229,6 +226,8 @@ def take(url: str, site: str) -> None:
         expect(page.locator("#status")).to_have_text("Stopped")
         page.goto("/jobs")
         shoot(page, "my-jobs")
+        page.goto("/")
+        shoot(page, "catalogue")
         browser.close()
 
 

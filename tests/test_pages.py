@@ -103,3 +103,11 @@ def test_a_form_can_start_from_an_earlier_jobs_values_but_only_the_owners(client
     html = client.get(f"/jobs/new/steps?from={job_id}").get_data(as_text=True)
     assert 'name="n" value="7"' in html and 'name="pause" value="0.25"' in html
     assert other_client.get(f"/jobs/new/steps?from={job_id}").status_code == 404
+
+
+def test_the_catalogue_lists_my_latest_jobs_once_i_have_some(client):
+    assert "Your latest jobs" not in client.get("/").get_data(as_text=True)
+    ids = [api_submit(client, "steps", n=1) for _ in range(4)]
+    html = client.get("/").get_data(as_text=True)
+    assert "Your latest jobs" in html
+    assert all(f"/jobs/{i}" in html for i in ids[1:]) and f"/jobs/{ids[0]}" not in html

@@ -10,10 +10,11 @@ from jobs import catalogue
 from jobs.params import ParamsError
 from jobs.settings import settings
 from webapp import present, store, submission
-from webapp.auth import owner_id
+from webapp.auth import current_owner, owner_id
 
 bp = Blueprint("pages", __name__)
 PER_PAGE = 20
+RECENT = 3  # latest jobs shown above the catalogue
 
 
 @bp.app_context_processor
@@ -58,8 +59,10 @@ def form_values(job_type: catalogue.JobType, form) -> dict:
 
 @bp.get("/")
 def index():
-    """Show the catalogue of job types."""
-    return render_template("index.html", job_types=catalogue.public().values())
+    """Show the catalogue of job types, and the user's latest jobs."""
+    owner = current_owner()
+    recent = [store.summary(j) for j in store.list_for(owner, per_page=RECENT)[0]] if owner else []
+    return render_template("index.html", job_types=catalogue.public().values(), recent=recent)
 
 
 @bp.route("/jobs/new/<type_name>", methods=["GET", "POST"])
