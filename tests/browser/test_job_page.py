@@ -60,6 +60,16 @@ def test_a_running_job_can_be_canceled(page, worker):
     expect(page.locator("#retry")).to_be_visible()
 
 
+def test_a_waiting_job_can_be_canceled_before_it_runs(page, redis):
+    page.goto(f"/jobs/{submit(page, 'steps', n=1)}")  # no worker: it waits
+    expect(page.locator("#status")).to_have_text("Waiting")
+    expect(page.locator("#elapsed")).to_contain_text("waiting for")
+    page.click("#cancel")
+    expect(page.locator("#status")).to_have_text("Canceled")
+    expect(page.locator("#error-message")).to_have_text("The job was canceled before it ran.")
+    expect(page.locator("#retry")).to_be_visible()
+
+
 def test_a_failure_is_explained_with_the_detail_folded_away(page, worker):
     page.goto(f"/jobs/{submit(page, 'fail', message='the file has no header row')}")
     expect(page.locator("#status")).to_have_text("Failed")
