@@ -10,6 +10,7 @@ import sys
 import time
 
 import redis
+from rq.exceptions import StopRequested
 
 from jobs import catalogue, embeddings
 from jobs.runtime import SpoolWorker, queue
@@ -53,11 +54,14 @@ def main(argv: list[str]) -> None:
                 worker.pubsub_thread.stop()
         if worker.shutdown_requested:
             return
-        # RQ's loop gives up when Redis vanishes between jobs; a deploy expects the worker to
-        # carry on by itself once Redis is back, so start a fresh one (not in a tight loop).
-        time.sleep(1)
-        wait_for_redis(connection, seconds=None)
-        log.warning("Redis is back; starting a new worker")
+        # RQ's loop gives up on an error between jobs (Redis gone, say); a deploy expects the
+        # worker to carry on by itself, so start a fresh one once Redis answers (not in a tight loop).
+        try:
+            time.sleep(1)
+            wait_for_redis(connection, seconds=None)
+        except StopRequested:  # SIGTERM meanwhile: RQ's handler is still installed
+            return
+        log.warning("starting a new worker")
 
 
 if __name__ == "__main__":

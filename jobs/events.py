@@ -49,6 +49,11 @@ def owner_key(owner: str) -> str:
     return f"spool:owner:{owner}"
 
 
+def stop_key(job_id: str) -> str:
+    """Marks a running job that its owner asked to stop, in case its worker is gone and cannot."""
+    return f"spool:stop:{job_id}"
+
+
 def publish(
     connection: Redis,
     job_id: str,

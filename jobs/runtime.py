@@ -10,7 +10,8 @@ What happens to a job when things go wrong, all through RQ's own machinery:
 - It runs past its type's timeout: RQ kills it; it fails "timed out after N seconds".
 - It is stopped on request (`send_stop_job_command`): its process is killed, the status is
   "stopped", and its type's `on_stop(job, connection)` cleanup runs here, in the worker. A
-  cleanup that raises is logged and does not take the worker down.
+  cleanup that raises is logged and does not take the worker down. A job asked to stop after
+  its worker died is stopped, not retried, when the survivors notice.
 - Its process dies (SIGKILL, out of memory): the worker notices at once and fails or retries it.
 - Its whole worker dies: the job's heartbeat lapses `heartbeat_grace` seconds later and any
   surviving worker, busy or idle, fails or retries it as abandoned within `maintenance_interval`.
@@ -35,7 +36,7 @@ from datetime import timedelta
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from rq import Queue, Worker
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import now
@@ -234,9 +235,17 @@ class SpoolWorker(Worker):
                 lapsed += q.started_job_registry.get_expired_job_ids()
             except RedisError:
                 pass
+        # Asked to stop while its worker was dead: RQ is not to retry it, and it ends "stopped".
+        stopping = [job_id for job_id in lapsed if self.connection.exists(events.stop_key(job_id))]
+        for job_id in stopping:
+            self.connection.hset(events.job_key(job_id), "retries_left", 0)
         super().clean_registries()
         for job in self.job_class.fetch_many(lapsed, connection=self.connection, serializer=self.serializer):
-            if job is not None and status_of(job) != "started":
+            if job is None:
+                continue
+            if job.id in stopping and status_of(job) == "failed":
+                job.set_status(JobStatus.STOPPED)
+            if status_of(job) != "started":
                 self._announce(job)
 
     def prepare_job_execution(self, job, *args, **kwargs):

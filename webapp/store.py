@@ -173,6 +173,7 @@ def cancel(job: Job) -> str:
         cancel_dependents(job)
         return "canceled"
     if status == "started":
+        redis().set(events.stop_key(job.id), 1, ex=current_app.config["RESULT_TTL"])
         send_stop_job_command(redis(), job.id, serializer=job.serializer)
         return "stopping"
     raise Conflict(f"The job is already {status}; there is nothing to cancel.")

@@ -81,3 +81,18 @@ def test_a_killed_worker_s_job_without_retries_fails_as_abandoned(client, fast_w
     job = wait_status(client, job_id, "failed", timeout=30)
     assert job["error"]["message"] == "The worker running this job disappeared before it finished."
     assert markers(marker_dir) == ["attempt-1"]
+
+
+def test_a_job_asked_to_stop_after_its_worker_died_is_not_retried(client, fast_worker, marker_dir):
+    doomed = fast_worker()
+    job_id = api_submit(client, "attempts", marker_dir=str(marker_dir), block_first=60)
+    wait_for(lambda: (marker_dir / "attempt-1").exists(), 15, "the first attempt to start")
+    os.killpg(doomed.pid, signal.SIGKILL)
+    # Nobody can stop it now; its owner asks anyway, before the survivors notice it was abandoned.
+    assert client.delete(f"/api/jobs/{job_id}").get_json()["status"] == "stopping"
+    fast_worker()
+
+    job = wait_status(client, job_id, "stopped", "finished", "failed", timeout=30)
+    assert job["status"] == "stopped"
+    assert job["error"]["message"] == "The job was stopped on request."
+    assert markers(marker_dir) == ["attempt-1"]
