@@ -27,7 +27,7 @@ def test_a_submitted_form_shows_the_bar_reach_100_and_the_result(page, worker):
     expect(page.locator("#status")).to_have_text("Running")
     expect(page.locator("#elapsed")).to_contain_text("running for")
     expect(page.locator("#status")).to_have_text("Done")
-    expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.get_by_role("progressbar", name="Progress")).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#percent")).to_have_text("100%")
     expect(page.locator("#result-fields dd")).to_have_text(["5"])
     expect(page.locator("#log")).to_contain_text("did step 5")
