@@ -238,7 +238,8 @@
         if (!everOpened && attempts >= 3) return poll();
         dropped = everOpened;
         liveness(everOpened ? "connection lost, reconnecting…" : "connecting…", "off");
-        setTimeout(connect, Math.min(500 * 2 ** attempts, 10000));
+        // Back off, with jitter so that every page of a restarted server does not return at once.
+        setTimeout(connect, Math.min(250 * 2 ** attempts, 10000) * (0.75 + Math.random() / 2));
       };
     }
 
