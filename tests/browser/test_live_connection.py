@@ -13,8 +13,9 @@ from tests.conftest import LiveServer
 
 def test_the_page_says_when_its_connection_drops_and_comes_back(new_context, worker):
     server = LiveServer()
+    context = new_context(base_url=server.url)
     try:
-        page = new_context(base_url=server.url).new_page()
+        page = context.new_page()
         job_id = submit(page, "block", seconds=60)
         page.goto(f"/jobs/{job_id}")
         expect(page.locator("#status")).to_have_text("Running")
@@ -30,4 +31,5 @@ def test_the_page_says_when_its_connection_drops_and_comes_back(new_context, wor
         assert page.request.delete(f"/api/jobs/{job_id}").status == 202
         expect(page.locator("#status")).to_have_text("Stopped")  # the new socket streams again
     finally:
+        context.close()  # its socket would hold up the server's graceful stop
         server.stop()
