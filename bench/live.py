@@ -261,28 +261,39 @@ def run(quick: bool) -> list[Figure]:
         stack.worker("default")
         for sockets, p99, rss, processes in ((100, 10, None, 2), (1000, 100, 130, 4)):
             web = stack.web(workers=1)
-            runs = [fan_out(stack, web, sockets, seconds, processes) for _ in range(reps)]
+            peer = start_peer(stack) if _have_peer() else None
+            # Spool and the peer take turns, so that both meet the same machine.
+            runs, peer_runs = [], []
+            for _ in range(reps):
+                runs.append(fan_out(stack, web, sockets, seconds, processes))
+                if peer:
+                    peer_runs.append(peer_fan_out(stack, peer, sockets, seconds, processes))
             stack.stop(web.master)
+            if peer:
+                stack.stop(peer.master)
             label = f"{sockets:,} sockets on one job, 20 events/s"
             spool = _summary(runs)
             figures += _figures(label, spool, p99, rss, processes)
-            figures += _peer_figures(stack, label, spool, sockets, seconds, processes, reps)
+            figures += _peer_figures(label, spool, peer_runs)
         web = stack.web(workers=1)
         runs = [own_jobs(stack, web, 1000, seconds, 5, 4) for _ in range(reps)]
         figures += _figures("1,000 sockets on their own jobs, 5 events/s each", _summary(runs), 100, 130, 4)
     return figures
 
 
-def _peer_figures(stack, label, spool, sockets, seconds, processes, reps) -> list[Figure]:
-    """Spool's figures beside Flask-SocketIO's under the same load, when the peer is installed."""
+def _have_peer() -> bool:
     try:
         import flask_socketio  # noqa: F401
     except ImportError:
+        return False
+    return True
+
+
+def _peer_figures(label: str, spool: dict, peer_runs: list[dict]) -> list[Figure]:
+    """Spool's figures beside Flask-SocketIO's under the same load, when the peer is installed."""
+    if not peer_runs:
         return [Figure(f"peer {label}", float("nan"), "", note="Flask-SocketIO is not installed")]
-    peer = start_peer(stack)
-    runs = [peer_fan_out(stack, peer, sockets, seconds, processes) for _ in range(reps)]
-    stack.stop(peer.master)
-    theirs = _summary(runs)
+    theirs = _summary(peer_runs)
     return [
         Figure(
             f"vs Flask-SocketIO, {label}: p99",
