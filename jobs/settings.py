@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 import redis
+from redis.driver_info import DriverInfo
 from redis.sentinel import Sentinel
 
 DEV_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -81,6 +82,9 @@ class Settings:
 settings = Settings.from_env()
 
 
+_DRIVER_INFO = DriverInfo()
+
+
 def connect(url: str | None = None, *, pool_wait: float = 0, **kwargs) -> redis.Redis:
     """Open a Redis client for a redis://, rediss:// or redis+sentinel:// URL.
 
@@ -93,6 +97,9 @@ def connect(url: str | None = None, *, pool_wait: float = 0, **kwargs) -> redis.
     kwargs.setdefault("health_check_interval", 30)
     kwargs.setdefault("socket_keepalive", True)
     kwargs.setdefault("retry_on_timeout", True)
+    # Made once: without it every new connection reads redis-py's version from its package
+    # metadata on disk (about a millisecond), and each work horse opens a new connection.
+    kwargs.setdefault("driver_info", _DRIVER_INFO)
     if url.startswith("redis+sentinel://"):
         hosts, _, rest = url.removeprefix("redis+sentinel://").partition("/")
         service, _, db = rest.partition("/")
