@@ -24,11 +24,16 @@ def post_worker_init(worker):
     long as its job runs: without this, a deploy would hold every socket until the graceful
     timeout and then cut them off.
     """
+    import gc
     import signal
 
     import gevent
 
     from webapp.hub import close_all_sockets
+
+    # The app is loaded by now: move its modules' objects out of the collector's reach, so a
+    # full collection walks only what requests make (it took 50 ms, stalling every request).
+    gc.freeze()
 
     stop = worker.handle_exit
 

@@ -1,6 +1,9 @@
 """The JSON API contract and its errors, on a real Redis."""
 
+import time
+
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.conftest import api_submit, csrf_token, wait_status
 
@@ -181,6 +184,33 @@ def test_cookie_api_posts_need_json_or_a_csrf_token(client):
         assert response.get_json()["error"]["code"] == "csrf_failed"
     response = client.post(f"/api/jobs/{job_id}/retry", headers={"X-CSRFToken": csrf_token(client)})
     assert response.status_code == 202
+
+
+def test_the_session_cookie_is_signed_again_only_when_an_hour_old(app, client):
+    made = client.post("/api/jobs", json={"type": "primes", "params": {"limit": 100}})
+    assert "session=" in made.headers["Set-Cookie"]
+    again = client.get("/api/jobs")
+    assert "Set-Cookie" not in again.headers
+    assert again.get_json()["total"] == 1
+    with client.session_transaction() as session:
+        owner = session["owner"]
+
+    class AnHourAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 3700
+
+    fresh = app.session_interface.get_signing_serializer(app)
+    old = URLSafeTimedSerializer(
+        app.secret_key,
+        salt=fresh.salt,
+        serializer=fresh.serializer,
+        signer=AnHourAgo,
+        signer_kwargs=fresh.signer_kwargs,
+    ).dumps({"owner": owner, "_permanent": True})
+    client.set_cookie("session", old)
+    refreshed = client.get("/api/jobs")
+    assert "session=" in refreshed.headers["Set-Cookie"]  # its 30 days start again
+    assert refreshed.get_json()["total"] == 1
 
 
 def test_openapi_describes_every_job_type(client):

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadSignature
 
 from webapp import store, tokens
 
@@ -27,7 +30,45 @@ PASSWORD_TRIES = 10
 PASSWORD_WINDOW = 300
 
 
+class RefreshingSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, whose permanent cookie is re-signed at most once per
+    REFRESH_AFTER instead of on every response.
+
+    Flask re-signs and re-sends a permanent session on each response to slide its expiry;
+    that signing and the Set-Cookie header are a tenth of a JSON API call. Sliding it once an
+    hour keeps a cookie in use alive as long as before, to within that hour; a modified
+    session is still sent at once.
+    """
+
+    REFRESH_AFTER = 3600
+
+    def open_session(self, app, request):
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.signed_at = signed_at
+        return session
+
+    def should_set_cookie(self, app, session) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        return signed_at is None or (datetime.now(UTC) - signed_at).total_seconds() >= self.REFRESH_AFTER
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = RefreshingSessionInterface()
     csrf.init_app(app)
     app.before_request(_guard_operator_pages)
 
