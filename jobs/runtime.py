@@ -110,6 +110,23 @@ class SpoolJob(Job):
         finally:
             reporter.finish()
 
+    def retry(self, queue: Queue, pipeline) -> None:
+        """RQ's retry after an exception, with every write in the caller's transaction.
+
+        RQ writes the status "scheduled" at once and the rest (one retry fewer, the time it
+        runs) in the transaction: a reader in between saw a job waiting for its retry that
+        was still on its first attempt, with no time to run.
+        """
+        interval = self.get_retry_interval()
+        self.retries_left -= 1
+        if interval:
+            at = now() + timedelta(seconds=interval)
+            queue.schedule_job(self, at, pipeline=pipeline)  # saves the status "scheduled" with the rest
+            self.log.info("Job %s: scheduled for retry at %s, %s remaining", self.id, at, self.retries_left)
+        else:
+            queue._enqueue_job(self, pipeline=pipeline, at_front=self.enqueue_at_front_on_retry)
+            self.log.info("Job %s: enqueued for retry, %s remaining", self.id, self.retries_left)
+
 
 def status_of(job: Job) -> str:
     status = job.get_status(refresh=True)

@@ -1,6 +1,9 @@
 """Retries: exponential intervals with jitter, and the attempt and next retry time shown live."""
 
+import time
+
 from jobs.retry import Backoff, intervals
+from tests.conftest import api_submit
 from tests.faults.conftest import read_until_closed
 
 
@@ -29,3 +32,14 @@ def test_a_retried_job_shows_its_attempt_and_next_try_live(browser, worker, mark
     final = messages[-1]
     assert final["status"] == "finished" and final["attempt"] == 2 and final["result"] == {"attempt": 2}
     assert final["retry_at"] is None
+
+
+def test_a_job_is_never_seen_waiting_for_its_retry_on_the_attempt_that_failed(client, redis, worker):
+    # Read the job's hash as fast as Redis answers while it fails and is scheduled to retry:
+    # the status "scheduled" comes with one retry fewer in the same write, never before it.
+    for _ in range(10):
+        job_id = api_submit(client, "retry_later")
+        deadline = time.monotonic() + 30
+        while (job := redis.hgetall(f"rq:job:{job_id}")).get(b"status") != b"scheduled":
+            assert time.monotonic() < deadline, f"job {job_id} was not scheduled to retry"
+        assert job[b"retries_left"] == b"2", job
