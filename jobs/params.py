@@ -65,7 +65,21 @@ def json_schema(model: type[BaseModel]) -> dict:
             del prop["anyOf"]
             prop.update({k: v for k, v in branches[0].items() if k not in prop})
         prop.setdefault("title", name.replace("_", " ").capitalize())
+        _no_nul(prop)
+        _no_nul(prop.get("items", {}))
     return schema
+
+
+# Text with a NUL is refused (see _text_problem); the schema says so, so a client (or a
+# generator of test requests) that follows it sends only text the API accepts.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul(prop: dict) -> None:
+    """Give a free-text string schema the pattern that excludes NUL characters."""
+    free_text = prop.get("type") == "string" and not ({"enum", "const", "format", "pattern"} & prop.keys())
+    if free_text:
+        prop["pattern"] = NO_NUL
 
 
 def _text_problem(value: Any) -> str | None:

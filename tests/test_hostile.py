@@ -2,6 +2,7 @@
 worker's queue and nothing crashes."""
 
 import json
+import re
 
 import pytest
 
@@ -151,3 +152,16 @@ def test_a_form_post_with_a_nul_is_refused_and_nothing_is_queued(client, redis):
     assert response.status_code == 422
     assert "NUL" in response.get_data(as_text=True)
     assert not redis.keys("rq:job:*")
+
+
+def test_the_schema_of_every_text_parameter_excludes_the_nul_the_api_refuses(client):
+    checked = 0
+    for job_type in client.get("/api/job-types").get_json():
+        for name, prop in job_type["params"]["properties"].items():
+            for schema in (prop, prop.get("items", {})):
+                if schema.get("type") != "string" or {"enum", "format"} & schema.keys():
+                    continue
+                assert re.search(schema["pattern"], "plain text, café ✓"), (job_type["name"], name)
+                assert not re.search(schema["pattern"], "a\x00b"), (job_type["name"], name)
+                checked += 1
+    assert checked > 5
