@@ -83,18 +83,19 @@ def _page_args() -> tuple[int, int]:
 
 def _accepted(job, status: str | None = None, job_id: str | None = None):
     job_id = job_id or job.id
+    own_url = url_for("api.job", job_id=job_id)  # built once: the body and Location share it
     return (
         {
             "id": job_id,
             "status": status or store.status_of(job, refresh=False),
             "urls": {
-                "self": url_for("api.job", job_id=job_id),
+                "self": own_url,
                 "page": url_for("pages.job", job_id=job_id),
                 "ws": f"/ws/jobs/{job_id}",
             },
         },
         202,
-        {"Location": url_for("api.job", job_id=job_id)},
+        {"Location": own_url},
     )
 
 
