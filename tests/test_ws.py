@@ -66,9 +66,13 @@ def stranger(live_server):
     browser.close()
 
 
-def test_socket_streams_snapshot_events_and_final_state(browser, worker):
+def test_socket_streams_snapshot_events_and_final_state(browser, start_worker):
     job_id = browser.submit("steps", n=5, pause=0.15)
-    got = messages(browser.socket(job_id))
+    ws = browser.socket(job_id)
+    first = json.loads(ws.recv())
+    assert first["status"] == "queued"
+    start_worker()  # only now: every event of the run comes after the first snapshot
+    got = [first, *messages(ws)]
     assert got[0]["type"] == "snapshot"
     assert got[-1]["type"] == "snapshot" and got[-1]["status"] == "finished"
     assert got[-1]["result"] == {"steps": 5}

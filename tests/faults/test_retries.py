@@ -1,5 +1,6 @@
 """Retries: exponential intervals with jitter, and the attempt and next retry time shown live."""
 
+import json
 import time
 
 from jobs.retry import Backoff, intervals
@@ -22,9 +23,13 @@ def test_every_job_draws_its_own_jitter():
     assert policy.max == 3 and len(policy.intervals) == 3
 
 
-def test_a_retried_job_shows_its_attempt_and_next_try_live(browser, worker, marker_dir):
+def test_a_retried_job_shows_its_attempt_and_next_try_live(browser, start_worker, marker_dir):
     job_id = browser.submit("backoff_flaky", marker_dir=str(marker_dir), fail=1)
-    messages = read_until_closed(browser.socket(job_id))
+    ws = browser.socket(job_id)
+    first = json.loads(ws.recv())
+    assert first["status"] == "queued"
+    start_worker()  # only now: the second of waiting for the retry comes after the socket is open
+    messages = [first, *read_until_closed(ws)]
 
     waiting = [m for m in messages if m["type"] == "snapshot" and m["status"] == "scheduled"]
     assert waiting, messages

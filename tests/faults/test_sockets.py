@@ -9,10 +9,12 @@ import requests
 from tests.faults.conftest import read_until_closed
 
 
-def test_a_socket_cut_mid_stream_resumes_from_a_snapshot_without_gaps_or_repeats(browser, live_server, worker):
+def test_a_socket_cut_mid_stream_resumes_from_a_snapshot_without_gaps_or_repeats(browser, live_server, start_worker):
     job_id = browser.submit("steps", n=40, pause=0.05)
     ws = browser.socket(job_id)
-    first = [json.loads(ws.recv()) for _ in range(4)]
+    first = [json.loads(ws.recv())]
+    start_worker()  # only now, so that the job is still to run when the socket is open
+    first += [json.loads(ws.recv()) for _ in range(3)]
     assert first[0]["type"] == "snapshot"
     last_seen = max(m.get("seq", 0) for m in first)
     # Cut the connection without a closing handshake, as a dropped network does.
