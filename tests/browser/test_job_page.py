@@ -8,25 +8,36 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import submit
 
-# Record every value the progress bar takes, however briefly.
-WATCH_BAR = """
-window.barValues = [];
-new MutationObserver(() => window.barValues.push(Number(document.getElementById("bar").getAttribute("aria-valuenow"))))
-  .observe(document.getElementById("bar"), {attributes: true, attributeFilter: ["aria-valuenow"]});
+# Record every value the progress bar, the status and the elapsed time take, however briefly.
+WATCH = """
+(() => {
+  window.seen = {bar: [], status: [], elapsed: []};
+  const watch = (id, read, options) => {
+    const element = document.getElementById(id);
+    new MutationObserver(() => window.seen[id].push(read(element))).observe(element, options);
+  };
+  const text = {childList: true, characterData: true, subtree: true};
+  watch("bar", (e) => Number(e.getAttribute("aria-valuenow")), {attributes: true, attributeFilter: ["aria-valuenow"]});
+  watch("status", (e) => e.textContent, text);
+  watch("elapsed", (e) => e.textContent, text);
+})();
 """
 
 
-def test_a_submitted_form_shows_the_bar_reach_100_and_the_result(page, worker):
+def test_a_submitted_form_shows_the_bar_reach_100_and_the_result(page, start_worker):
     page.goto("/jobs/new/steps")
     page.fill("#f-n", "5")
     page.fill("#f-pause", "0.4")
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f]{32}$"))
+    expect(page.locator("#status")).to_have_text("Waiting")  # no worker yet
     page.evaluate("window.loadedOnce = true")  # gone if the page reloads
-    page.evaluate(WATCH_BAR)
-    expect(page.locator("#status")).to_have_text("Running")
-    expect(page.locator("#elapsed")).to_contain_text("running for")
+    page.evaluate(WATCH)
+    start_worker()  # only now: the page sees the whole run, however long it took to load
     expect(page.locator("#status")).to_have_text("Done")
+    seen = page.evaluate("window.seen")
+    assert "Running" in seen["status"], seen["status"]
+    assert any(text.startswith("running for") for text in seen["elapsed"]), seen["elapsed"]
     expect(page.get_by_role("progressbar", name="Progress")).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#percent")).to_have_text("100%")
     expect(page.locator("#result-fields dd")).to_have_text(["5"])
@@ -35,7 +46,7 @@ def test_a_submitted_form_shows_the_bar_reach_100_and_the_result(page, worker):
     expect(page.locator("#retry")).to_be_visible()
     expect(page).to_have_title(re.compile(r"^Done · Steps"))
     assert page.evaluate("window.loadedOnce") is True
-    assert [v for v in page.evaluate("window.barValues") if 0 < v < 100], "the bar never moved between 0 and 100"
+    assert [v for v in seen["bar"] if 0 < v < 100], "the bar never moved between 0 and 100"
 
 
 def test_a_result_table_sorts_by_a_column(page, worker):
@@ -79,12 +90,13 @@ def test_a_failure_is_explained_with_the_detail_folded_away(page, worker):
     expect(page.locator("#error-detail")).to_contain_text("ValueError")
 
 
-def test_polling_carries_the_page_when_websockets_are_blocked(new_context, worker):
+def test_polling_carries_the_page_when_websockets_are_blocked(new_context, start_worker):
     context = new_context()
     context.add_init_script("window.WebSocket = undefined;")
     page = context.new_page()
     page.goto(f"/jobs/{submit(page, 'steps', n=3, pause=0.3)}")
     expect(page.locator("#live")).to_contain_text("checking every few seconds")
+    start_worker()  # only now: a page that loads on a job already over has nothing to poll
     expect(page.locator("#status")).to_have_text("Done", timeout=30_000)
     expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#result-json")).to_contain_text('"steps": 3')  # folded away, still there
