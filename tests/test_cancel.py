@@ -73,7 +73,7 @@ def test_the_jobs_waiting_on_a_stopped_job_are_canceled_and_never_run(client, re
 
     wait_status(client, parent, "stopped")
     for job_id in (child, grandchild):
-        job = wait_status(client, job_id, "canceled", timeout=10)
+        job = wait_status(client, job_id, "canceled")
         assert job["error"]["message"] == "The job was canceled because a job it waited for was stopped or failed."
     assert wait_status(client, api_submit(client, "steps", n=1), "finished")  # the queue has moved on
     assert not child_ran.exists() and not grandchild_ran.exists()
@@ -83,7 +83,7 @@ def test_the_jobs_waiting_on_a_failed_job_are_canceled(client, redis, worker):
     parent = api_submit(client, "fail", message="bad input")
     child = enqueue_after(client, redis, parent, VAR / "after-failure-ran")
     assert wait_status(client, parent, "failed")["error"]["message"] == "bad input"
-    wait_status(client, child, "canceled", timeout=10)
+    wait_status(client, child, "canceled")
 
 
 def test_canceling_a_queued_job_cancels_the_jobs_waiting_on_it(client, redis):

@@ -56,7 +56,7 @@ def test_request_and_job_lines_share_the_request_id(redis, live_server, worker):
             for line in json_lines(server.output())
             if line.get("event") == "request" and line.get("request_id") == "req-from-proxy-1"
         ],
-        10,
+        30,
         "the web's request line",
     )
     assert request_lines[0]["method"] == "POST" and request_lines[0]["path"] == "/api/jobs"
@@ -66,7 +66,7 @@ def test_request_and_job_lines_share_the_request_id(redis, live_server, worker):
         lines = [line for line in json_lines(worker.output()) if line.get("job_id") == job_id]
         return lines if any(line["status"] == "finished" for line in lines) else None
 
-    lines = wait_for(job_lines, 10, "the worker's job lines")
+    lines = wait_for(job_lines, 30, "the worker's job lines")
     assert [line["status"] for line in lines] == ["started", "finished"]
     assert all(line["request_id"] == "req-from-proxy-1" and line["type"] == "steps" for line in lines)
 

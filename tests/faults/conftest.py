@@ -41,7 +41,7 @@ def gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
-def horse_of(worker, timeout: float = 15) -> int:
+def horse_of(worker, timeout: float = 30) -> int:
     """The pid of the work horse a worker forked for its current job (it leads its own group)."""
 
     def find():

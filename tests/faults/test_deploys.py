@@ -13,7 +13,7 @@ from tests.faults.conftest import Browser, horse_of, markers
 def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(client, fast_worker):
     worker = fast_worker()
     job_id = api_submit(client, "steps", n=30, pause=0.1)
-    wait_for(lambda: (client.get(f"/api/jobs/{job_id}").get_json()["progress"] or {}).get("done"), 15, "progress")
+    wait_for(lambda: (client.get(f"/api/jobs/{job_id}").get_json()["progress"] or {}).get("done"), 30, "progress")
     # As a container stop does: every process of the worker, its work horse included, gets SIGTERM.
     horse = horse_of(worker)
     os.killpg(worker.pid, signal.SIGTERM)
@@ -30,11 +30,11 @@ def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(client, fast_
 def test_a_job_still_running_after_the_grace_is_interrupted_with_a_reason(client, fast_worker, marker_dir):
     worker = fast_worker(env={"WORKER_SHUTDOWN_GRACE": "1"})
     job_id = api_submit(client, "attempts_once", marker_dir=str(marker_dir), block_first=60)
-    wait_for(lambda: (marker_dir / "attempt-1").exists(), 15, "the job to start")
+    wait_for(lambda: (marker_dir / "attempt-1").exists(), 30, "the job to start")
     os.killpg(worker.pid, signal.SIGTERM)
 
     assert worker.process.wait(30) == 0
-    job = wait_status(client, job_id, "failed", timeout=5)
+    job = wait_status(client, job_id, "failed")
     assert job["error"]["message"] == (
         "The worker running this job was shut down (a deploy or restart) and the job did not finish "
         "within the 1 s it was given."

@@ -17,7 +17,7 @@ def test_jobs_survive_a_redis_restart_and_everyone_reconnects(own_redis, own_wor
     browser.wait_status(done, "finished")
     parked = browser.submit("parked", n=7)  # no worker takes the "parked" queue yet
     running = browser.submit("steps", n=80, pause=0.1)
-    wait_for(lambda: (browser.job(running)["progress"] or {}).get("done"), 15, "the long job to report progress")
+    wait_for(lambda: (browser.job(running)["progress"] or {}).get("done"), 30, "the long job to report progress")
     ws = browser.socket(running)
     assert '"type":"snapshot"' in ws.recv()
 
