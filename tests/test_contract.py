@@ -4,6 +4,7 @@ answers no 5xx, and every answer matches the documented status codes and schemas
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from webapp import tokens
 
@@ -45,6 +46,10 @@ def test_the_api_keeps_its_contract(app, token, method, path):
     @given(case=cases)
     @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case):
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+        # A multipart submit carries its params as a JSON string, whose shape per job type no
+        # schema of a form field can state; such a case proves nothing about acceptance, and
+        # every other check still holds for it.
+        excluded = [positive_data_acceptance] if case.media_type == "multipart/form-data" else []
+        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
 
     check()
