@@ -19,6 +19,7 @@ def test_the_page_says_when_its_connection_drops_and_comes_back(new_context, wor
         job_id = submit(page, "block", seconds=60)
         page.goto(f"/jobs/{job_id}")
         expect(page.locator("#status")).to_have_text("Running")
+        expect(page.locator("#job")).to_have_attribute("data-connection", "live")  # its socket is open
         expect(page.locator("#live")).to_be_hidden()
 
         os.killpg(server.process.pid, signal.SIGKILL)  # the web process dies, sockets and all

@@ -195,6 +195,7 @@
 
     function poll() {
       if (polling) return;
+      root.dataset.connection = "poll";
       liveness("checking every few seconds", "poll");
       const once = () =>
         fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -221,6 +222,7 @@
         return poll();
       }
       socket.onopen = () => {
+        root.dataset.connection = "live"; // what the page is fed by, for styles and tests
         everOpened = true;
         attempts = 0;
         if (dropped) {
@@ -231,6 +233,7 @@
       };
       socket.onmessage = (e) => handle(JSON.parse(e.data));
       socket.onclose = () => {
+        root.dataset.connection = "off";
         if (TERMINAL.includes(status)) return;
         attempts += 1;
         // Never opened: something in between refuses WebSockets, so poll. Once worked: the
