@@ -3,53 +3,10 @@
 import json
 
 import pytest
-import requests
 import websocket
 
+from tests.clients import Browser, read_until_closed
 from tests.conftest import wait_for
-
-
-class Browser:
-    """A requests session that also opens the job socket with its cookie, like a page does."""
-
-    def __init__(self, server):
-        self.server = server
-        self.http = requests.Session()
-        self.sockets = []
-
-    def close(self):
-        for ws in self.sockets:
-            ws.close()
-        self.http.close()
-
-    def submit(self, job_type: str, **params) -> str:
-        response = self.http.post(f"{self.server.url}/api/jobs", json={"type": job_type, "params": params})
-        assert response.status_code == 202, response.text
-        return response.json()["id"]
-
-    def socket(self, job_id: str, origin: str | None = None):
-        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
-        ws = websocket.create_connection(
-            f"ws://127.0.0.1:{self.server.port}/ws/jobs/{job_id}",
-            header=[f"Cookie: {cookie}"],
-            origin=origin or self.server.url,
-            timeout=30,
-        )
-        self.sockets.append(ws)
-        return ws
-
-
-def messages(ws) -> list[dict]:
-    """Every message until the server closes the socket."""
-    out = []
-    while True:
-        try:
-            raw = ws.recv()
-        except websocket.WebSocketConnectionClosedException:
-            return out
-        if not raw:
-            return out
-        out.append(json.loads(raw))
 
 
 @pytest.fixture
@@ -72,7 +29,7 @@ def test_socket_streams_snapshot_events_and_final_state(browser, start_worker):
     first = json.loads(ws.recv())
     assert first["status"] == "queued"
     start_worker()  # only now: every event of the run comes after the first snapshot
-    got = [first, *messages(ws)]
+    got = [first, *read_until_closed(ws)]
     assert got[0]["type"] == "snapshot"
     assert got[-1]["type"] == "snapshot" and got[-1]["status"] == "finished"
     assert got[-1]["result"] == {"steps": 5}
@@ -90,7 +47,7 @@ def test_socket_streams_snapshot_events_and_final_state(browser, start_worker):
 def test_a_late_socket_gets_the_final_snapshot_at_once(browser, worker, redis):
     job_id = browser.submit("steps", n=2)
     wait_for(lambda: redis.hget(f"rq:job:{job_id}", "status") == b"finished", 30, "the job to finish")
-    got = messages(browser.socket(job_id))
+    got = read_until_closed(browser.socket(job_id))
     assert len(got) == 1
     assert got[0]["type"] == "snapshot" and got[0]["status"] == "finished" and got[0]["result"] == {"steps": 2}
 
@@ -100,7 +57,7 @@ def test_a_canceled_job_ends_the_stream(browser):
     ws = browser.socket(job_id)
     assert json.loads(ws.recv())["status"] == "queued"
     assert browser.http.delete(f"{browser.server.url}/api/jobs/{job_id}").status_code == 202
-    rest = messages(ws)
+    rest = read_until_closed(ws)
     assert rest[0]["type"] == "status" and rest[0]["status"] == "canceled"
     assert rest[-1]["type"] == "snapshot" and rest[-1]["status"] == "canceled"
 
@@ -111,7 +68,7 @@ def test_a_stopped_job_ends_the_stream(browser, worker):
     while json.loads(ws.recv()).get("status") != "started":
         pass
     assert browser.http.delete(f"{browser.server.url}/api/jobs/{job_id}").json()["status"] == "stopping"
-    final = messages(ws)[-1]
+    final = read_until_closed(ws)[-1]
     assert final["type"] == "snapshot" and final["status"] == "stopped"
 
 

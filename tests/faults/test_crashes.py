@@ -7,8 +7,9 @@ import os
 import signal
 import time
 
+from tests.clients import read_until_closed
 from tests.conftest import api_submit, wait_for, wait_status
-from tests.faults.conftest import gone, horse_of, markers, read_until_closed
+from tests.faults.conftest import gone, horse_of, markers
 
 
 def test_a_killed_work_horse_fails_its_job_at_once_with_a_reason(client, fast_worker, marker_dir):

@@ -6,8 +6,9 @@ import signal
 
 import websocket
 
+from tests.clients import Browser
 from tests.conftest import LiveServer, api_submit, wait_for, wait_status
-from tests.faults.conftest import Browser, horse_of, markers
+from tests.faults.conftest import horse_of, markers
 
 
 def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(client, fast_worker):

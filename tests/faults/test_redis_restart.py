@@ -4,8 +4,8 @@ themselves once it is back."""
 
 import requests
 
+from tests.clients import Browser, read_until_closed
 from tests.conftest import wait_for
-from tests.faults.conftest import Browser, read_until_closed
 
 
 def test_jobs_survive_a_redis_restart_and_everyone_reconnects(own_redis, own_worker, web_on):

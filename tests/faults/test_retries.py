@@ -4,8 +4,8 @@ import json
 import time
 
 from jobs.retry import Backoff, intervals
+from tests.clients import read_until_closed
 from tests.conftest import api_submit
-from tests.faults.conftest import read_until_closed
 
 
 def test_intervals_grow_exponentially_up_to_the_cap_within_the_jitter():

@@ -6,7 +6,7 @@ import socket
 
 import requests
 
-from tests.faults.conftest import read_until_closed
+from tests.clients import read_until_closed
 
 
 def test_a_socket_cut_mid_stream_resumes_from_a_snapshot_without_gaps_or_repeats(browser, live_server, start_worker):
