@@ -79,9 +79,11 @@ def test_the_jobs_waiting_on_a_stopped_job_are_canceled_and_never_run(client, re
     assert not child_ran.exists() and not grandchild_ran.exists()
 
 
-def test_the_jobs_waiting_on_a_failed_job_are_canceled(client, redis, worker):
+def test_the_jobs_waiting_on_a_failed_job_are_canceled(client, redis, start_worker):
     parent = api_submit(client, "fail", message="bad input")
     child = enqueue_after(client, redis, parent, VAR / "after-failure-ran")
+    assert client.get(f"/api/jobs/{child}").get_json()["status"] == "deferred"
+    start_worker()  # only now: a parent failed before its child was enqueued would leave nothing to cancel
     assert wait_status(client, parent, "failed")["error"]["message"] == "bad input"
     wait_status(client, child, "canceled")
 
