@@ -36,6 +36,7 @@ from datetime import timedelta
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from rq import Queue, Worker
+from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
@@ -164,6 +165,25 @@ class SpoolQueue(Queue):
 
     def acquire_maintenance_lock(self) -> bool:
         return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=self.MAINTENANCE_LOCK_TTL))
+
+    def enqueue_call(self, *args, **kwargs) -> Job:
+        """Enqueue as RQ does, but never leave a job waiting on one that has already ended badly.
+
+        RQ defers a job whose dependency is not finished, even one already failed or stopped,
+        and nothing would ever wake it; `cancel_dependents` covers those that end later.
+        """
+        job = super().enqueue_call(*args, **kwargs)
+        if kwargs.get("pipeline") is None and job.get_status(refresh=False) == JobStatus.DEFERRED:
+            for dependency in job.fetch_dependencies():
+                status = status_of(dependency)
+                if status in ("stopped", "canceled") or (status == "failed" and not job.allow_dependency_failures):
+                    try:
+                        job.cancel()
+                    except InvalidJobOperation:  # the dependency's own handler got there first
+                        break
+                    events.publish_status(self.connection, job.id, "canceled")
+                    break
+        return job
 
 
 def queue(name: str, connection) -> Queue:

@@ -88,6 +88,15 @@ def test_the_jobs_waiting_on_a_failed_job_are_canceled(client, redis, start_work
     wait_status(client, child, "canceled")
 
 
+def test_a_job_enqueued_after_its_dependency_failed_is_canceled_at_once(client, redis, worker):
+    parent = api_submit(client, "fail", message="bad input")
+    wait_status(client, parent, "failed")
+    child = enqueue_after(client, redis, parent, VAR / "after-the-end-ran")
+    job = client.get(f"/api/jobs/{child}").get_json()
+    assert job["status"] == "canceled"
+    assert job["error"]["message"] == "The job was canceled because a job it waited for was stopped or failed."
+
+
 def test_canceling_a_queued_job_cancels_the_jobs_waiting_on_it(client, redis):
     parent = api_submit(client, "parked")
     child = enqueue_after(client, redis, parent, VAR / "after-cancel-ran")
