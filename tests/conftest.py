@@ -246,6 +246,16 @@ def live_server(redis_server):
     server.stop()
 
 
+@pytest.fixture
+def browser(live_server, redis):
+    """A program acting as a browser on the live server (see tests.clients)."""
+    from tests.clients import Browser
+
+    browser = Browser(live_server)
+    yield browser
+    browser.close()
+
+
 def api_submit(client, job_type: str, **params):
     """Submit through the API with a test client; return the job id."""
     response = client.post("/api/jobs", json={"type": job_type, "params": params})

@@ -10,13 +10,6 @@ from tests.conftest import wait_for
 
 
 @pytest.fixture
-def browser(live_server, redis):
-    browser = Browser(live_server)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
 def stranger(live_server):
     browser = Browser(live_server)
     yield browser

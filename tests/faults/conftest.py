@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import redis as redis_py
 
-from tests.clients import Browser
 from tests.conftest import VAR, LiveServer, RedisServer, free_port, wait_for
 
 # A heartbeat every second that lapses two seconds after a missed one, and a look for lapsed
@@ -81,13 +80,6 @@ def own_redis():
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def browser(live_server, redis):
-    browser = Browser(live_server)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture
