@@ -184,11 +184,10 @@ def cancel(job_id: str):
 @bp.post("/jobs/<job_id>/retry")
 def retry(job_id: str):
     """Run a job again with the same parameters, as a new job."""
-    old = store.get(job_id, owner_id())
-    job_type = store.job_type_of(old)
-    if job_type is None:
-        return error_response(409, "This job's type no longer exists, so it cannot be run again.")
-    job = store.submit(job_type, job_type.validate(old.kwargs), owner=owner_id())
+    try:
+        job = store.resubmit(store.get(job_id, owner_id()), owner=owner_id())
+    except store.Conflict as exc:
+        return error_response(409, str(exc))
     return _accepted(job)
 
 

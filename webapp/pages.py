@@ -127,9 +127,8 @@ def cancel(job_id: str):
 @bp.post("/jobs/<job_id>/retry")
 def retry(job_id: str):
     """Run a job again with the same values."""
-    old = store.get(job_id, owner_id())
-    job_type = store.job_type_of(old)
-    if job_type is None:
-        abort(409, description="This job's type no longer exists, so it cannot be run again.")
-    job = store.submit(job_type, job_type.validate(old.kwargs), owner=owner_id())
+    try:
+        job = store.resubmit(store.get(job_id, owner_id()), owner=owner_id())
+    except store.Conflict as exc:
+        abort(409, description=str(exc))
     return redirect(url_for("pages.job", job_id=job.id), code=303)

@@ -183,6 +183,14 @@ def job_type_of(job: Job) -> JobType | None:
     return catalogue.CATALOGUE.get(job.meta.get("type", ""))
 
 
+def resubmit(old: Job, *, owner: str) -> Job:
+    """Submit a new job of the same type with the same parameters as `old`."""
+    job_type = job_type_of(old)
+    if job_type is None:
+        raise Conflict("This job's type no longer exists, so it cannot be run again.")
+    return submit(job_type, job_type.validate(old.kwargs), owner=owner)
+
+
 def _iso(dt) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt else None
 
