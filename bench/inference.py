@@ -16,8 +16,9 @@ from rq.job import Job
 
 from bench.harness import Stack, wait_for
 from bench.report import Figure, median
-from jobs import embeddings
-from jobs.runtime import queue
+from jobs.builtin.texts import embeddings
+from jobs.core import keys
+from jobs.core.queue import queue
 
 QUERY = "a quiet place to read by the sea"
 WORDS = {
@@ -69,7 +70,7 @@ def submit(session: requests.Session, url: str, texts: list[str]) -> str:
 
 def through_worker(stack: Stack, session, url: str, texts: list[str]) -> Job:
     job_id = submit(session, url, texts)
-    key = f"rq:job:{job_id}"
+    key = keys.job_key(job_id)
     wait_for(lambda: stack.redis.hget(key, "status") in (b"finished", b"failed"), 600, "semantic_search", 0.05)
     job = Job.fetch(job_id, connection=stack.redis, serializer=queue(embeddings.QUEUE, stack.redis).serializer)
     if job.get_status() != "finished":

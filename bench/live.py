@@ -5,7 +5,7 @@ Fan-out: one `ticker` job in a real worker calls log() three times and progress(
 five times a second (20 events/s, each stamped with the time of its call; the reporter
 writes each tick at once, in one round trip), and 100 or 1,000 sockets watch it.
 Own jobs: 1,000 sockets each watch their own job; this process publishes 5 progress
-events/s for each through `jobs.events.publish` (the reporter's own writer), then cancels
+events/s for each through `jobs.core.events.publish` (the reporter's own writer), then cancels
 them all. Clients run in several processes (`bench.wsclient`), whose CPU is reported.
 """
 
@@ -21,8 +21,8 @@ from rq.job import Job
 
 from bench.harness import PYTHON, Stack, Web, children, cpu_seconds, free_port, memory_mb, wait_for
 from bench.report import Figure, median, percentile
-from jobs import events
-from jobs.runtime import queue
+from jobs.core import events, keys
+from jobs.core.queue import queue
 
 
 def _clients(
@@ -83,7 +83,7 @@ def fan_out(stack: Stack, web, sockets: int, seconds: float, processes: int) -> 
         json={"type": "ticker", "params": {"ticks": ticks, "interval": 0.2, "lines": 3, "gate": gate}},
         timeout=10,
     ).json()
-    wait_for(lambda: stack.redis.hget(events.job_key(job["id"]), "status") == b"started", 30, "the ticker to start")
+    wait_for(lambda: stack.redis.hget(keys.job_key(job["id"]), "status") == b"started", 30, "the ticker to start")
     procs = _clients(stack, web.url, _cookie(session), [job["id"]] * sockets, processes)
     pid, cpu_before = _web_figures(stack, web)
     started = time.monotonic()

@@ -15,8 +15,8 @@ from rq.job import Job
 
 from bench.harness import Stack, wait_for
 from bench.report import Figure, median
-from jobs import events
-from jobs.runtime import queue
+from jobs.core import events, keys
+from jobs.core.queue import queue
 
 CALLS = 1_000_000
 
@@ -43,7 +43,7 @@ def busiest_second(stamps: list[float]) -> int:
 
 def in_worker(stack: Stack, calls: int, seconds: float) -> dict:
     pubsub = stack.redis.pubsub()
-    pubsub.psubscribe(events.CHANNEL_PATTERN)
+    pubsub.psubscribe(keys.CHANNEL_PATTERN)
     job = queue("default", stack.redis).enqueue("bench.jobs.tight", kwargs={"calls": calls, "seconds": seconds})
     wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), 120, "the tight-loop job")
     job = Job.fetch(job.id, connection=stack.redis, serializer=job.serializer)

@@ -13,12 +13,14 @@ import os
 import signal
 import time
 
+from rq import Worker
+
 import bench.jobs  # noqa: F401  (its job types, for their retry policy)
 from bench.harness import Stack, wait_for
 from bench.report import Figure, median
-from jobs import catalogue, events
-from jobs.runtime import queue
-from jobs.settings import settings
+from jobs.core import catalogue, keys
+from jobs.core.config import settings
+from jobs.core.queue import queue
 
 
 def _one(stack: Stack, q) -> float:
@@ -26,10 +28,10 @@ def _one(stack: Stack, q) -> float:
     second = stack.worker(q.name)
     job_type = catalogue.CATALOGUE["sleeper"]
     job = q.enqueue_call(job_type.func_name, kwargs={"seconds": 300}, retry=job_type.retry, timeout=job_type.timeout)
-    key = events.job_key(job.id)
+    key = keys.job_key(job.id)
     wait_for(lambda: stack.redis.hget(key, "status") == b"started", 30, "the job to start")
     runner = stack.redis.hget(key, "worker_name").decode()
-    pid = int(stack.redis.hget(f"rq:worker:{runner}", "pid"))
+    pid = int(stack.redis.hget(Worker.redis_worker_namespace_prefix + runner, "pid"))
     victim = first if pid == first.pid else second
     killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)

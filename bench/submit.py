@@ -84,7 +84,7 @@ def run(quick: bool) -> list[Figure]:
             cpu_before = sum(cpu_seconds(pid) for pid in web.workers)
             runs.append(wrk(web.url + "/api/jobs", cookie, seconds, stack.dir / "post.lua"))
             web_cpus.append((sum(cpu_seconds(pid) for pid in web.workers) - cpu_before) / seconds)
-        submitted = stack.redis.llen("rq:queue:default")
+        submitted = stack.redis.llen(Queue("default", connection=stack.redis).key)
     raw, rps = median(raws), median(r["rps"] for r in runs)
     p99 = median(r["p99"] for r in runs)
     note = (

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import time
 
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import FinishedJobRegistry
 
 from bench.harness import PYTHON, Stack, wait_for
 from bench.report import Figure, median, percentile
-from jobs import embeddings
-from jobs.runtime import queue
+from jobs.builtin.texts import embeddings
+from jobs.core.queue import queue
 
 
 def _throughput(stack: Stack, q: Queue, n: int, argv: list[str]) -> float:
@@ -55,7 +55,7 @@ def run(quick: bool) -> list[Figure]:
             plain_rates.append(_throughput(stack, plain, n, [*plain_worker, plain.name]))
         model = embeddings.missing() is None
         stack.worker(embeddings.QUEUE)
-        before = stack.redis.scard("rq:workers")
+        before = stack.redis.scard(Worker.redis_workers_keys)
         proc = stack.spawn([*plain_worker, "plain-latency"], name="worker")
         stack.wait_registered(proc, before)
         spool_q, plain_q = queue(embeddings.QUEUE, stack.redis), Queue("plain-latency", connection=stack.redis)

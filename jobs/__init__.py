@@ -1,17 +1,34 @@
-"""Spool's job authors' API and catalogue.
+"""Spool's job authors' API: everything a job module may use, from this one import.
 
-from jobs import job, progress, log
+    from jobs import job, progress, log, attach, open_upload, Upload, Backoff, settings
 
-@job(title="Count primes", timeout="10m")
-def count_primes(limit: int = 1_000_000) -> dict:
-    \"\"\"Count the primes below a limit.\"\"\"
-    progress(done, total, "sieving")
-    log("found 78498 primes")
-    return {"count": 78498}
+    @job(title="Count primes", timeout="10m", retry=Backoff(3))
+    def count_primes(limit: int = 1_000_000) -> dict:
+        \"\"\"Count the primes below a limit.\"\"\"
+        progress(done, total, "sieving")
+        log("found 78498 primes")
+        return {"count": 78498}
+
+The framework behind it lives in `jobs.core` (internals: a job module never imports them);
+Spool's own job types live in `jobs.builtin`, each written against this API alone.
 """
 
-from jobs.catalogue import callback, job
-from jobs.params import Upload
-from jobs.reporter import log, progress
+from jobs.core.catalogue import callback, job
+from jobs.core.config import settings
+from jobs.core.files import StoredUpload, attach, open_upload
+from jobs.core.params import Upload
+from jobs.core.reporter import log, progress
+from jobs.core.retry import Backoff
 
-__all__ = ["callback", "job", "log", "progress", "Upload"]
+__all__ = [
+    "Backoff",
+    "StoredUpload",
+    "Upload",
+    "attach",
+    "callback",
+    "job",
+    "log",
+    "open_upload",
+    "progress",
+    "settings",
+]

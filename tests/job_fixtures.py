@@ -10,8 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 from rq import Retry, get_current_job
 
-from jobs import Upload, files, job, log, progress
-from jobs.retry import Backoff
+from jobs import Backoff, Upload, attach, job, log, open_upload, progress
 
 # The smallest valid PNG: one transparent pixel.
 PNG_1X1 = bytes.fromhex(
@@ -78,9 +77,9 @@ def every_type(
 @job(title="Echo file", timeout=30)
 def echo_file(data: Upload, note: str = "") -> dict:
     """Read an uploaded file and attach it back, with a tiny PNG."""
-    upload = files.open_upload(data)
-    files.attach("copy.txt", upload.data, upload.content_type or "text/plain")
-    files.attach("dot.png", PNG_1X1, "image/png")
+    upload = open_upload(data)
+    attach("copy.txt", upload.data, upload.content_type or "text/plain")
+    attach("dot.png", PNG_1X1, "image/png")
     return {"name": upload.name, "size": len(upload.data), "first_line": upload.text().splitlines()[0], "note": note}
 
 

@@ -4,8 +4,7 @@ import time
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-
-from tests.conftest import api_submit, csrf_token, wait_status
+from rq import Queue
 
 
 def test_job_types_list_the_catalogue_with_json_schema(client):
@@ -30,9 +29,9 @@ def test_submit_answers_202_with_links(client):
     assert response.headers["Location"] == body["urls"]["self"]
 
 
-def test_submitted_job_runs_to_its_result(client, worker):
-    job_id = api_submit(client, "primes", limit=1_000_000)
-    job = wait_status(client, job_id, "finished", "failed")
+def test_submitted_job_runs_to_its_result(api, worker):
+    job_id = api.submit("primes", limit=1_000_000)
+    job = api.wait_status(job_id, "finished", "failed")
     assert job["status"] == "finished"
     assert job["result"] == {"limit": 1_000_000, "count": 78498, "largest": 999983}
     assert job["progress"]["percent"] == 100.0
@@ -81,8 +80,8 @@ def test_nul_bytes_are_refused(client):
     assert "NUL" in response.get_json()["error"]["fields"]["message"]
 
 
-def test_other_content_types_are_415(client):
-    token = csrf_token(client)
+def test_other_content_types_are_415(client, api):
+    token = api.csrf_token()
     response = client.post("/api/jobs", data="type=primes", content_type="text/plain", headers={"X-CSRFToken": token})
     assert response.status_code == 415
     assert "application/json" in response.get_json()["error"]["message"]
@@ -95,8 +94,8 @@ def test_too_large_body_is_413(client, app):
     assert response.get_json()["error"]["code"] == "too_large"
 
 
-def test_a_job_is_invisible_to_other_owners(client, other_client):
-    job_id = api_submit(client, "primes", limit=100)
+def test_a_job_is_invisible_to_other_owners(client, api, other_client):
+    job_id = api.submit("primes", limit=100)
     assert client.get(f"/api/jobs/{job_id}").status_code == 200
     for method, path in [
         ("get", f"/api/jobs/{job_id}"),
@@ -116,8 +115,8 @@ def test_odd_job_ids_are_404(client, job_id):
     assert response.get_json()["error"]["code"] == "not_found"
 
 
-def test_list_is_newest_first_and_paginated(client):
-    ids = [api_submit(client, "primes", limit=100 + i) for i in range(5)]
+def test_list_is_newest_first_and_paginated(client, api):
+    ids = [api.submit("primes", limit=100 + i) for i in range(5)]
     first = client.get("/api/jobs?per_page=2").get_json()
     assert first["total"] == 5
     assert [j["id"] for j in first["jobs"]] == ids[::-1][:2]
@@ -130,45 +129,45 @@ def test_bad_paging_is_400(client, query):
     assert client.get(f"/api/jobs?{query}").status_code == 400
 
 
-def test_cancel_a_queued_job(client, redis):
-    job_id = api_submit(client, "primes", limit=100)  # no worker: it stays queued
+def test_cancel_a_queued_job(client, api, redis):
+    job_id = api.submit("primes", limit=100)  # no worker: it stays queued
     response = client.delete(f"/api/jobs/{job_id}")
     assert response.status_code == 202
     assert response.get_json()["status"] == "canceled"
     job = client.get(f"/api/jobs/{job_id}").get_json()
     assert job["status"] == "canceled"
     assert job["error"]["message"] == "The job was canceled before it ran."
-    assert redis.llen("rq:queue:default") == 0
+    assert redis.llen(Queue("default", connection=redis).key) == 0
 
 
-def test_cancel_twice_is_409(client):
-    job_id = api_submit(client, "primes", limit=100)
+def test_cancel_twice_is_409(client, api):
+    job_id = api.submit("primes", limit=100)
     client.delete(f"/api/jobs/{job_id}")
     response = client.delete(f"/api/jobs/{job_id}")
     assert response.status_code == 409
     assert "canceled" in response.get_json()["error"]["message"]
 
 
-def test_stop_a_running_job(client, worker):
-    job_id = api_submit(client, "block", seconds=60)
-    wait_status(client, job_id, "started")
+def test_stop_a_running_job(client, api, worker):
+    job_id = api.submit("block", seconds=60)
+    api.wait_status(job_id, "started")
     response = client.delete(f"/api/jobs/{job_id}")
     assert response.status_code == 202
     assert response.get_json()["status"] == "stopping"
-    job = wait_status(client, job_id, "stopped", "failed", "finished")
+    job = api.wait_status(job_id, "stopped", "failed", "finished")
     assert job["status"] == "stopped"
     assert job["error"]["message"] == "The job was stopped on request."
 
 
-def test_a_failure_is_explained_in_words(client, worker):
-    job_id = api_submit(client, "fail", message="the file has no text column")
-    job = wait_status(client, job_id, "failed", "finished")
+def test_a_failure_is_explained_in_words(api, worker):
+    job_id = api.submit("fail", message="the file has no text column")
+    job = api.wait_status(job_id, "failed", "finished")
     assert job["error"]["message"] == "the file has no text column"
     assert "Traceback" in job["error"]["detail"]
 
 
-def test_retry_makes_a_new_job_with_the_same_params(client):
-    job_id = api_submit(client, "primes", limit=1234)
+def test_retry_makes_a_new_job_with_the_same_params(client, api):
+    job_id = api.submit("primes", limit=1234)
     response = client.post(f"/api/jobs/{job_id}/retry", json={})
     assert response.status_code == 202
     new_id = response.get_json()["id"]
@@ -176,13 +175,13 @@ def test_retry_makes_a_new_job_with_the_same_params(client):
     assert client.get(f"/api/jobs/{new_id}").get_json()["params"] == {"limit": 1234}
 
 
-def test_cookie_api_posts_need_json_or_a_csrf_token(client):
-    job_id = api_submit(client, "primes", limit=100)
+def test_cookie_api_posts_need_json_or_a_csrf_token(client, api):
+    job_id = api.submit("primes", limit=100)
     for content_type in ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]:
         response = client.post(f"/api/jobs/{job_id}/retry", data="", content_type=content_type)
         assert response.status_code == 400
         assert response.get_json()["error"]["code"] == "csrf_failed"
-    response = client.post(f"/api/jobs/{job_id}/retry", headers={"X-CSRFToken": csrf_token(client)})
+    response = client.post(f"/api/jobs/{job_id}/retry", headers={"X-CSRFToken": api.csrf_token()})
     assert response.status_code == 202
 
 

@@ -7,56 +7,56 @@ import re
 import pytest
 from rq.serializers import JSONSerializer
 
-from jobs.runtime import SpoolJob
-from tests.conftest import OPERATOR_PASSWORD, api_submit, csrf_token, sign_in_operator, wait_status
+from jobs.core.job import SpoolJob
 
 PAYLOAD = '<img src=x onerror="document.title=1">'
 
 
-def test_dashboard_redirects_to_sign_in(client, app):
-    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+def dashboard_csrf_token(operator) -> str:
+    """The CSRF token rq-dashboard's page sets in its cookie, as its scripts send it back."""
+    page = operator.get("/rq/")
+    return re.search(r"_csrf_token=([^;]+)", page.headers["Set-Cookie"]).group(1)
+
+
+def test_dashboard_redirects_to_sign_in(client, operator_password):
     response = client.get("/rq/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/ops/login?next=/rq/")
     assert client.get("/rq/0/data/queues.json").status_code == 302
 
 
-def test_dashboard_post_without_sign_in_is_forbidden(client, app):
-    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
-    response = client.post("/rq/job/anything/requeue", headers={"X-CSRFToken": csrf_token(client)})
+def test_dashboard_post_without_sign_in_is_forbidden(client, api, operator_password):
+    response = client.post("/rq/job/anything/requeue", headers={"X-CSRFToken": api.csrf_token()})
     assert response.status_code == 403
 
 
-def test_wrong_password_is_refused(client, app):
-    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
-    assert sign_in_operator(client, "not it").status_code == 401
+def test_wrong_password_is_refused(client, operator_login):
+    assert operator_login.sign_in("not it").status_code == 401
     assert client.get("/rq/").status_code == 302
 
 
-def test_sign_in_opens_the_dashboard_and_sign_out_closes_it(client, app):
-    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
-    response = sign_in_operator(client, next_path="/rq/")
+def test_sign_in_opens_the_dashboard_and_sign_out_closes_it(client, operator_login):
+    response = operator_login.sign_in(next_path="/rq/")
     assert response.status_code == 303 and response.headers["Location"] == "/rq/"
     assert client.get("/rq/").status_code == 200
-    client.post("/ops/logout", data={"csrf_token": csrf_token(client)})
+    operator_login.sign_out()
     assert client.get("/rq/").status_code == 302
 
 
-def test_sign_in_expires(client, app):
-    app.config.update(OPERATOR_PASSWORD=OPERATOR_PASSWORD, OPERATOR_SESSION_SECONDS=0)
-    assert sign_in_operator(client).status_code == 303
+def test_sign_in_expires(client, app, operator_login):
+    app.config["OPERATOR_SESSION_SECONDS"] = 0
+    assert operator_login.sign_in().status_code == 303
     assert client.get("/rq/").status_code == 302
 
 
-def test_sign_in_never_redirects_off_site(client, app):
-    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
-    response = sign_in_operator(client, next_path="//evil.example/")
+def test_sign_in_never_redirects_off_site(operator_login):
+    response = operator_login.sign_in(next_path="//evil.example/")
     assert response.headers["Location"] == "/ops/jobs"
 
 
-def test_no_operator_password_means_no_operators(client, app):
+def test_no_operator_password_means_no_operators(client, app, operator_login):
     app.config["OPERATOR_PASSWORD"] = None
-    assert sign_in_operator(client, "").status_code == 401
+    assert operator_login.sign_in("").status_code == 401
     assert client.get("/rq/").status_code == 302
 
 
@@ -69,9 +69,9 @@ def test_production_without_operator_password_refuses_to_start(monkeypatch):
         create_app()
 
 
-def test_dashboard_shows_a_real_spool_job_with_html_inert(client, operator, worker):
-    job_id = api_submit(client, "fail", message=PAYLOAD)
-    wait_status(client, job_id, "failed")
+def test_dashboard_shows_a_real_spool_job_with_html_inert(api, operator, worker):
+    job_id = api.submit("fail", message=PAYLOAD)
+    api.wait_status(job_id, "failed")
 
     listed = operator.get("/rq/0/data/jobs/default/failed/10/asc/1.json").get_json()
     assert job_id in [j["id"] for j in listed["jobs"]]
@@ -89,60 +89,55 @@ def test_dashboard_shows_a_real_spool_job_with_html_inert(client, operator, work
     assert "script-src 'self' 'unsafe-eval' 'sha256-" in policy and "unsafe-inline" not in policy.split("style-src")[0]
 
 
-def test_a_result_with_html_is_escaped_in_the_dashboard(client, operator, worker):
-    job_id = api_submit(client, "every_type", count=1, name=PAYLOAD)
-    wait_status(client, job_id, "finished")
+def test_a_result_with_html_is_escaped_in_the_dashboard(api, operator, worker):
+    job_id = api.submit("every_type", count=1, name=PAYLOAD)
+    api.wait_status(job_id, "finished")
     body = operator.get(f"/rq/0/data/job/{job_id}.json").get_data(as_text=True)
     assert "<img" not in body and "&lt;img" in body
 
 
-def test_a_job_requeued_in_the_dashboard_runs_again(client, operator, start_worker, redis, tmp_path):
+def test_a_job_requeued_in_the_dashboard_runs_again(api, operator, start_worker, redis, tmp_path):
     target = tmp_path / "not-yet" / "ran"
     worker = start_worker()
-    job_id = api_submit(client, "touch", path=str(target))
-    wait_status(client, job_id, "failed")  # its directory is missing
+    job_id = api.submit("touch", path=str(target))
+    api.wait_status(job_id, "failed")  # its directory is missing
     worker.stop()
     target.parent.mkdir()
 
     assert operator.post(f"/rq/job/{job_id}/requeue").status_code == 400
     assert operator.get("/rq/requeue/default").status_code == 405
 
-    page = operator.get("/rq/")
-    cookie = re.search(r"_csrf_token=([^;]+)", page.headers["Set-Cookie"]).group(1)
-    response = operator.post(f"/rq/job/{job_id}/requeue", headers={"X-CSRFToken": cookie})
+    response = operator.post(f"/rq/job/{job_id}/requeue", headers={"X-CSRFToken": dashboard_csrf_token(operator)})
     assert response.status_code == 200 and response.get_json()["status"] == "OK"
     job = SpoolJob.fetch(job_id, connection=redis, serializer=JSONSerializer)
     assert job.get_status() == "queued"
     start_worker()
-    wait_status(client, job_id, "finished")
+    api.wait_status(job_id, "finished")
     assert target.read_text() == "ran"
 
 
-def test_operators_see_every_users_job(client, other_client, operator):
-    job_id = api_submit(client, "steps", n=1)
+def test_operators_see_every_users_job(api, other_client, operator):
+    job_id = api.submit("steps", n=1)
     assert other_client.get(f"/api/jobs/{job_id}").status_code == 404
     assert operator.get(f"/api/jobs/{job_id}").status_code == 200
     assert operator.get(f"/jobs/{job_id}").status_code == 200
 
 
-def test_requeue_all_in_the_dashboard_keeps_jobs_readable(client, operator, start_worker, redis):
+def test_requeue_all_in_the_dashboard_keeps_jobs_readable(client, api, operator, start_worker, redis):
     worker = start_worker()
-    failed = [api_submit(client, "fail") for _ in range(2)]
+    failed = [api.submit("fail") for _ in range(2)]
     for job_id in failed:
-        wait_status(client, job_id, "failed")
+        api.wait_status(job_id, "failed")
     worker.stop()
-    page = operator.get("/rq/")
-    cookie = re.search(r"_csrf_token=([^;]+)", page.headers["Set-Cookie"]).group(1)
-    response = operator.post("/rq/requeue/default", headers={"X-CSRFToken": cookie})
+    response = operator.post("/rq/requeue/default", headers={"X-CSRFToken": dashboard_csrf_token(operator)})
     assert response.get_json() == {"status": "OK", "count": 2}
     assert [client.get(f"/api/jobs/{j}").get_json()["status"] for j in failed] == ["queued", "queued"]
 
 
-def test_guessing_the_password_is_cut_short(client, app):
-    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+def test_guessing_the_password_is_cut_short(client, operator_login):
     for _ in range(10):
-        assert sign_in_operator(client, "guess").status_code == 401
-    assert sign_in_operator(client).status_code == 429
+        assert operator_login.sign_in("guess").status_code == 401
+    assert operator_login.sign_in().status_code == 429
     assert client.get("/metrics", headers={"Authorization": "Basic cDpndWVzcw=="}).status_code == 429
 
 

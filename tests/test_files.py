@@ -4,29 +4,17 @@ worker, attached to the result and downloaded by their owner only."""
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
 
-from jobs import files
-from tests.conftest import csrf_token, wait_status
+from jobs.core import files, keys
 from tests.job_fixtures import PNG_1X1
 
 
-def multipart_submit(client, job_type: str, params: dict, **uploads):
-    """POST /api/jobs as multipart, one file part per upload, as a browser's script would."""
-    data = {"type": job_type, "params": json.dumps(params)}
-    for name, (filename, content) in uploads.items():
-        data[name] = (io.BytesIO(content), filename)
-    return client.post(
-        "/api/jobs", data=data, content_type="multipart/form-data", headers={"X-CSRFToken": csrf_token(client)}
-    )
-
-
-def test_uploaded_file_reaches_the_job_and_its_attachments_download(client, worker, redis):
-    response = multipart_submit(client, "echo_file", {"note": "hi"}, data=("notes.txt", b"first line\nsecond\n"))
+def test_uploaded_file_reaches_the_job_and_its_attachments_download(client, api, worker, redis):
+    response = api.submit_files("echo_file", {"note": "hi"}, data=("notes.txt", b"first line\nsecond\n"))
     assert response.status_code == 202, response.get_json()
-    snapshot = wait_status(client, response.get_json()["id"], "finished", "failed")
+    snapshot = api.wait_status(response.get_json()["id"], "finished", "failed")
     assert snapshot["status"] == "finished", snapshot["error"]
     assert snapshot["result"] == {"name": "notes.txt", "size": 18, "first_line": "first line", "note": "hi"}
     listed = {f["name"]: f for f in snapshot["files"]}
@@ -43,8 +31,8 @@ def test_uploaded_file_reaches_the_job_and_its_attachments_download(client, work
     assert png.headers["Content-Disposition"].startswith("inline;")
 
 
-def test_the_form_page_stores_files_the_same_way(client, worker):
-    token = csrf_token(client)
+def test_the_form_page_stores_files_the_same_way(client, api, worker):
+    token = api.csrf_token()
     page = client.get("/jobs/new/echo_file").get_data(as_text=True)
     assert 'type="file"' in page and "MB" in page
     response = client.post(
@@ -54,16 +42,16 @@ def test_the_form_page_stores_files_the_same_way(client, worker):
     )
     assert response.status_code == 303
     job_id = response.headers["Location"].rsplit("/", 1)[1]
-    snapshot = wait_status(client, job_id, "finished", "failed")
+    snapshot = api.wait_status(job_id, "finished", "failed")
     assert snapshot["result"]["name"] == "form.txt"
     assert snapshot["result"]["first_line"] == "from the form"
 
 
-def test_missing_required_upload_is_422_naming_it(client, redis):
-    response = multipart_submit(client, "echo_file", {"note": "x"})
+def test_missing_required_upload_is_422_naming_it(api, redis):
+    response = api.submit_files("echo_file", {"note": "x"})
     assert response.status_code == 422
     assert "data" in response.get_json()["error"]["fields"]
-    assert not redis.keys("spool:upload:*")
+    assert not redis.keys(keys.upload_key("*"))
 
 
 def test_an_upload_reference_cannot_be_passed_as_a_value(client, redis):
@@ -73,26 +61,26 @@ def test_an_upload_reference_cannot_be_passed_as_a_value(client, redis):
     assert "multipart" in response.get_json()["error"]["fields"]["data"]
 
 
-def test_upload_over_the_limit_is_413(client, redis, monkeypatch):
-    monkeypatch.setattr(files, "max_bytes", lambda: 1000)
-    response = multipart_submit(client, "echo_file", {}, data=("big.txt", b"x" * 1001))
+def test_upload_over_the_limit_is_413(api, redis, monkeypatch):
+    monkeypatch.setattr(files, "max_bytes", lambda max_upload_mb=None: 1000)
+    response = api.submit_files("echo_file", {}, data=("big.txt", b"x" * 1001))
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "too_large"
-    assert not redis.keys("spool:upload:*")
+    assert not redis.keys(keys.upload_key("*"))
 
 
-def test_uploads_expire(client, redis, app):
-    response = multipart_submit(client, "echo_file", {}, data=("a.txt", b"a\n"))
+def test_uploads_expire(api, redis, app):
+    response = api.submit_files("echo_file", {}, data=("a.txt", b"a\n"))
     assert response.status_code == 202
-    (key,) = redis.keys("spool:upload:*")
+    (key,) = redis.keys(keys.upload_key("*"))
     assert 0 < redis.ttl(key) <= app.config["RESULT_TTL"] + 24 * 3600
 
 
 @pytest.fixture
-def finished_with_files(client, worker):
-    response = multipart_submit(client, "echo_file", {}, data=("a.txt", b"a\n"))
+def finished_with_files(api, worker):
+    response = api.submit_files("echo_file", {}, data=("a.txt", b"a\n"))
     job_id = response.get_json()["id"]
-    wait_status(client, job_id, "finished", "failed")
+    api.wait_status(job_id, "finished", "failed")
     return job_id
 
 
@@ -109,6 +97,6 @@ def test_unknown_or_unsafe_file_names_are_404(finished_with_files, client, name)
 
 def test_files_of_an_expired_job_are_404(finished_with_files, client, redis):
     url = f"/api/jobs/{finished_with_files}/files/copy.txt"
-    assert redis.ttl(files.files_key(finished_with_files)) > 0
-    redis.delete(f"rq:job:{finished_with_files}")
+    assert redis.ttl(keys.files_key(finished_with_files)) > 0
+    redis.delete(keys.job_key(finished_with_files))
     assert client.get(url).status_code == 404

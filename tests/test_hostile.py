@@ -5,8 +5,9 @@ import json
 import re
 
 import pytest
+from rq import Queue
 
-from tests.conftest import api_submit, csrf_token
+from jobs.core import keys
 
 JSON = "application/json"
 
@@ -85,55 +86,56 @@ SUBMISSIONS = {
 
 
 @pytest.mark.parametrize("case", list(SUBMISSIONS), ids=list(SUBMISSIONS))
-def test_a_hostile_submission_is_refused_and_nothing_is_queued(client, redis, case):
+def test_a_hostile_submission_is_refused_and_nothing_is_queued(client, api, redis, case):
     request, status, words = SUBMISSIONS[case]
     request = dict(request)
     headers = request.pop("headers", {})
     if request.pop("csrf", False):
-        headers["X-CSRFToken"] = csrf_token(client)
+        headers["X-CSRFToken"] = api.csrf_token()
     response = client.post("/api/jobs", headers=headers, **request)
     assert response.status_code == status, response.get_data(as_text=True)[:300]
     error = response.get_json()["error"]
     assert words in error["message"] or words in json.dumps(error.get("fields", {}))
-    assert not redis.keys("rq:job:*") and not redis.keys("rq:queue:*")
+    assert not redis.keys(keys.job_key("*")) and not redis.keys(Queue.redis_queue_namespace_prefix + "*")
 
 
-def test_odd_but_valid_unicode_is_kept_as_it_was_sent(client):
+def test_odd_but_valid_unicode_is_kept_as_it_was_sent(client, api):
     name = "\u202eevil\u202c \ufeff\U0001f600 ‮ Ωmega \u0301"
-    job_id = api_submit(client, "every_type", count=1, name=name)
+    job_id = api.submit("every_type", count=1, name=name)
     assert client.get(f"/api/jobs/{job_id}").get_json()["params"]["name"] == name
     assert client.get(f"/jobs/{job_id}").status_code == 200
 
 
 LONG = "a" * 10_240
+# The request line and the status it gets.
 PATHS = {
-    "a 10 KB job id": ("GET", f"/api/jobs/{LONG}", 404),
-    "a 10 KB job id, deleted": ("DELETE", f"/api/jobs/{LONG}", 404),
-    "a 10 KB job id, retried": ("POST", f"/api/jobs/{LONG}/retry", 404),
-    "a 10 KB job id, its files": ("GET", f"/api/jobs/{LONG}/files/x.csv", 404),
-    "a 10 KB job id, its page": ("GET", f"/jobs/{LONG}", 404),
-    "a 10 KB job id, its socket, not upgraded": ("GET", f"/ws/jobs/{LONG}", 400),
-    "an id with ../": ("GET", "/api/jobs/..%2F..%2Fetc%2Fpasswd", 404),
-    "an id of dots": ("GET", "/api/jobs/..", 404),
-    "an id with a NUL": ("GET", "/api/jobs/%00", 404),
-    "an id with a NUL, its page": ("GET", "/jobs/a%00b", 404),
-    "a file name with ../": ("GET", "/api/jobs/abc/files/..%2F..%2Fsecret", 404),
-    "a file name with a NUL": ("GET", "/api/jobs/abc/files/a%00b", 404),
-    "a form for a type with a NUL": ("GET", "/jobs/new/steps%00", 404),
-    "a form for a 10 KB type": ("GET", f"/jobs/new/{LONG}", 404),
-    "page not a number": ("GET", "/api/jobs?page=two", 400),
-    "page zero": ("GET", "/api/jobs?page=0", 400),
-    "page past 64 bits": ("GET", "/api/jobs?page=99999999999999999999999", 400),
-    "per_page too large": ("GET", "/api/jobs?per_page=1000000", 400),
-    "a method not allowed": ("PUT", "/api/jobs", 405),
+    "a 10 KB job id": f"GET /api/jobs/{LONG} 404",
+    "a 10 KB job id, deleted": f"DELETE /api/jobs/{LONG} 404",
+    "a 10 KB job id, retried": f"POST /api/jobs/{LONG}/retry 404",
+    "a 10 KB job id, its files": f"GET /api/jobs/{LONG}/files/x.csv 404",
+    "a 10 KB job id, its page": f"GET /jobs/{LONG} 404",
+    "a 10 KB job id, its socket, not upgraded": f"GET /ws/jobs/{LONG} 400",
+    "an id with ../": "GET /api/jobs/..%2F..%2Fetc%2Fpasswd 404",
+    "an id of dots": "GET /api/jobs/.. 404",
+    "an id with a NUL": "GET /api/jobs/%00 404",
+    "an id with a NUL, its page": "GET /jobs/a%00b 404",
+    "a file name with ../": "GET /api/jobs/abc/files/..%2F..%2Fsecret 404",
+    "a file name with a NUL": "GET /api/jobs/abc/files/a%00b 404",
+    "a form for a type with a NUL": "GET /jobs/new/steps%00 404",
+    "a form for a 10 KB type": f"GET /jobs/new/{LONG} 404",
+    "page not a number": "GET /api/jobs?page=two 400",
+    "page zero": "GET /api/jobs?page=0 400",
+    "page past 64 bits": "GET /api/jobs?page=99999999999999999999999 400",
+    "per_page too large": "GET /api/jobs?per_page=1000000 400",
+    "a method not allowed": "PUT /api/jobs 405",
 }
 
 
 @pytest.mark.parametrize("case", list(PATHS), ids=list(PATHS))
 def test_a_hostile_path_or_query_is_a_clear_4xx(client, case):
-    method, path, status = PATHS[case]
+    method, path, status = PATHS[case].split()
     response = client.open(path, method=method, headers={"Content-Type": JSON})
-    assert response.status_code == status
+    assert response.status_code == int(status)
     if path.startswith(("/api/", "/ws/")):
         assert response.get_json()["error"]["message"]
     else:
@@ -145,13 +147,13 @@ def test_a_page_past_64_bits_of_the_job_list_is_an_empty_page(client):
     assert response.status_code == 200
 
 
-def test_a_form_post_with_a_nul_is_refused_and_nothing_is_queued(client, redis):
+def test_a_form_post_with_a_nul_is_refused_and_nothing_is_queued(client, api, redis):
     response = client.post(
-        "/jobs/new/every_type", data={"csrf_token": csrf_token(client), "count": "1", "name": "a\x00b"}
+        "/jobs/new/every_type", data={"csrf_token": api.csrf_token(), "count": "1", "name": "a\x00b"}
     )
     assert response.status_code == 422
     assert "NUL" in response.get_data(as_text=True)
-    assert not redis.keys("rq:job:*")
+    assert not redis.keys(keys.job_key("*"))
 
 
 def test_the_schema_of_every_text_parameter_excludes_the_nul_the_api_refuses(client):

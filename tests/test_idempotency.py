@@ -1,12 +1,9 @@
 """POST /api/jobs with an Idempotency-Key: a repeat gets the same job, never a second one."""
 
-import io
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
-from tests.conftest import csrf_token, wait_status
 
 
 def submit(client, key: str, **params):
@@ -24,9 +21,9 @@ def test_the_same_key_and_body_get_the_same_job(client):
     assert client.get("/api/jobs").get_json()["total"] == 1
 
 
-def test_a_repeat_after_the_job_ran_reports_its_status_now(client, worker):
+def test_a_repeat_after_the_job_ran_reports_its_status_now(client, api, worker):
     job_id = submit(client, "order-2", n=1).get_json()["id"]
-    wait_status(client, job_id, "finished")
+    api.wait_status(job_id, "finished")
     again = submit(client, "order-2", n=1)
     assert again.get_json() == {**again.get_json(), "id": job_id, "status": "finished"}
     assert client.get("/api/jobs").get_json()["total"] == 1
@@ -68,14 +65,9 @@ def test_a_malformed_key_is_400(client, key):
     assert client.get("/api/jobs").get_json()["total"] == 0
 
 
-def test_an_upload_is_part_of_what_the_key_stands_for(client):
+def test_an_upload_is_part_of_what_the_key_stands_for(api):
     def upload(content: bytes):
-        return client.post(
-            "/api/jobs",
-            data={"type": "echo_file", "params": "{}", "data": (io.BytesIO(content), "a.txt")},
-            content_type="multipart/form-data",
-            headers={"X-CSRFToken": csrf_token(client), "Idempotency-Key": "upload-1"},
-        )
+        return api.submit_files("echo_file", {}, headers={"Idempotency-Key": "upload-1"}, data=("a.txt", content))
 
     first = upload(b"one\n")
     assert first.status_code == 202

@@ -8,12 +8,12 @@ import io
 import ssl
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jobs import links
-from tests.conftest import api_submit, wait_status
+from jobs.builtin import links
 
 
 class Site(BaseHTTPRequestHandler):
@@ -79,25 +79,34 @@ class Site(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def site():
+@contextmanager
+def serving(tls: ssl.SSLContext | None = None):
+    """The Site on a free port of 127.0.0.1 (behind TLS with a context), in a thread of its own."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
     server.daemon_threads = True
     server.hits = []
     server.lock, server.in_flight, server.most_in_flight = threading.Lock(), 0, 0
     server.overlapped = threading.Event()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    yield server
-    server.shutdown()
-    server.server_close()
+    if tls:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
-def test_link_check_reports_each_url_through_a_worker(client, worker, site):
+@pytest.fixture
+def site():
+    with serving() as server:
+        server.url = f"http://127.0.0.1:{server.server_port}"
+        yield server
+
+
+def test_link_check_reports_each_url_through_a_worker(client, api, worker, site):
     paths = ["/ok", "/hop/2", "/loop", "/slow", "/error", "/missing", "/flaky", "/huge"]
-    job_id = api_submit(
-        client,
+    job_id = api.submit(
         "check_links",
         urls=[site.url + p for p in paths] + ["ftp://127.0.0.1/file"],
         concurrency=4,
@@ -105,7 +114,7 @@ def test_link_check_reports_each_url_through_a_worker(client, worker, site):
         max_redirects=3,
         retries=1,
     )
-    snapshot = wait_status(client, job_id, "finished", "failed", timeout=60)
+    snapshot = api.wait_status(job_id, "finished", "failed", timeout=60)
     assert snapshot["status"] == "finished", snapshot["error"]
     result = snapshot["result"]
     columns = result["table"]["columns"]
@@ -138,10 +147,10 @@ def test_no_more_requests_run_at_once_than_the_job_allows(site):
     assert site.most_in_flight == 2
 
 
-def test_loopback_is_refused_when_private_urls_are_not_allowed(client, start_worker, site):
+def test_loopback_is_refused_when_private_urls_are_not_allowed(api, start_worker, site):
     start_worker(env={"SPOOL_ALLOW_PRIVATE_URLS": ""})
-    job_id = api_submit(client, "check_links", urls=[site.url + "/ok", "http://localhost:1/"])
-    snapshot = wait_status(client, job_id, "finished", "failed")
+    job_id = api.submit("check_links", urls=[site.url + "/ok", "http://localhost:1/"])
+    snapshot = api.wait_status(job_id, "finished", "failed")
     errors = [row[-1] for row in snapshot["result"]["table"]["rows"]]
     assert all("non-public address" in e for e in errors), errors
     assert site.hits == []
@@ -190,17 +199,11 @@ def test_too_many_urls_is_422(client):
 @pytest.fixture
 def tls_site(tls_cert):
     cert, key = tls_cert
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    server.daemon_threads = True
-    server.hits = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.url, server.cert = f"https://localhost:{server.server_port}", cert
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(context) as server:
+        server.url, server.cert = f"https://localhost:{server.server_port}", cert
+        yield server
 
 
 def test_https_is_verified_against_the_name_while_connecting_to_the_checked_address(tls_site, monkeypatch):

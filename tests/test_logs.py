@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-import requests
 from rq.serializers import JSONSerializer
 
-from jobs.runtime import SpoolJob
-from tests.conftest import wait_for
+from jobs.core.job import SpoolJob
+from tests.helpers import wait_for
 
 
 def json_lines(text: str) -> list[dict]:
@@ -33,10 +32,9 @@ def test_each_response_carries_a_request_id(client):
     assert forged != "bad id <script>" and len(forged) == 32
 
 
-def test_request_and_job_lines_share_the_request_id(redis, live_server, worker):
+def test_request_and_job_lines_share_the_request_id(browser, live_server, worker):
     server = live_server
-    session = requests.Session()
-    response = session.post(
+    response = browser.http.post(
         server.url + "/api/jobs",
         json={"type": "steps", "params": {"n": 1}},
         headers={"X-Request-ID": "req-from-proxy-1"},
@@ -44,12 +42,7 @@ def test_request_and_job_lines_share_the_request_id(redis, live_server, worker):
     )
     assert response.status_code == 202 and response.headers["X-Request-ID"] == "req-from-proxy-1"
     job_id = response.json()["id"]
-
-    def finished():
-        body = session.get(f"{server.url}/api/jobs/{job_id}", timeout=10).json()
-        return body["status"] == "finished"
-
-    wait_for(finished, 30, "the job to finish")
+    browser.wait_status(job_id, "finished")
     request_lines = wait_for(
         lambda: [
             line

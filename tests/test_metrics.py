@@ -6,8 +6,6 @@ import base64
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import OPERATOR_PASSWORD, api_submit, wait_status
-
 
 def basic(password: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"prometheus:{password}".encode()).decode()}
@@ -22,32 +20,31 @@ def samples(response) -> dict:
     }
 
 
-def test_metrics_are_for_operators_only(client, app):
-    app.config["OPERATOR_PASSWORD"] = OPERATOR_PASSWORD
+def test_metrics_are_for_operators_only(client, operator_password):
     response = client.get("/metrics")
     assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Basic")
     assert client.get("/metrics", headers=basic("wrong")).status_code == 401
-    assert client.get("/metrics", headers=basic(OPERATOR_PASSWORD)).status_code == 200
+    assert client.get("/metrics", headers=basic(operator_password)).status_code == 200
 
 
 def test_a_signed_in_operator_reads_metrics(operator):
     assert operator.get("/metrics").status_code == 200
 
 
-def test_queue_depth_and_age_of_the_oldest_job(client, operator):
-    api_submit(client, "steps", n=1)
-    api_submit(client, "steps", n=1)
+def test_queue_depth_and_age_of_the_oldest_job(api, operator):
+    api.submit("steps", n=1)
+    api.submit("steps", n=1)
     found = samples(operator.get("/metrics"))
     assert found["spool_queue_depth", (("queue", "default"),)] == 2
     assert found["spool_queue_oldest_job_age_seconds", (("queue", "default"),)] >= 0
     assert [v for (name, _), v in found.items() if name == "spool_websockets_open"] == [0]
 
 
-def test_jobs_by_state_and_type_durations_and_workers(client, operator, worker):
-    done = api_submit(client, "steps", n=2)
-    failed = api_submit(client, "fail")
-    wait_status(client, done, "finished")
-    wait_status(client, failed, "failed")
+def test_jobs_by_state_and_type_durations_and_workers(api, operator, worker):
+    done = api.submit("steps", n=2)
+    failed = api.submit("fail")
+    api.wait_status(done, "finished")
+    api.wait_status(failed, "failed")
     found = samples(operator.get("/metrics"))
     assert found["spool_jobs", (("queue", "default"), ("state", "finished"), ("type", "steps"))] == 1
     assert found["spool_jobs", (("queue", "default"), ("state", "failed"), ("type", "fail"))] == 1

@@ -2,8 +2,6 @@
 
 import re
 
-from tests.conftest import api_submit, csrf_token
-
 
 def test_catalogue_lists_job_types(client):
     html = client.get("/").get_data(as_text=True)
@@ -22,8 +20,8 @@ def test_form_is_built_from_the_signature_with_defaults(client):
     assert 'enctype="multipart/form-data"' in html
 
 
-def test_submitting_a_form_redirects_to_the_job_page(client):
-    token = csrf_token(client)
+def test_submitting_a_form_redirects_to_the_job_page(client, api):
+    token = api.csrf_token()
     response = client.post("/jobs/new/primes", data={"limit": "1000", "csrf_token": token})
     assert response.status_code == 303
     job_page = response.headers["Location"]
@@ -39,8 +37,8 @@ def test_a_form_without_csrf_token_is_refused(client):
     assert "CSRF" in response.get_data(as_text=True)
 
 
-def test_form_errors_show_next_to_fields_with_values_kept(client):
-    token = csrf_token(client)
+def test_form_errors_show_next_to_fields_with_values_kept(client, api):
+    token = api.csrf_token()
     response = client.post("/jobs/new/steps", data={"n": "0", "pause": "soon", "csrf_token": token})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -48,8 +46,8 @@ def test_form_errors_show_next_to_fields_with_values_kept(client):
     assert 'value="soon"' in html
 
 
-def test_list_form_fields_take_one_item_per_line(client, redis):
-    token = csrf_token(client)
+def test_list_form_fields_take_one_item_per_line(client, api, redis):
+    token = api.csrf_token()
     response = client.post(
         "/jobs/new/every_type", data={"count": "2", "lines": "a\n\n b \nc", "loud": "on", "csrf_token": token}
     )
@@ -59,8 +57,8 @@ def test_list_form_fields_take_one_item_per_line(client, redis):
     assert params["lines"] == ["a", "b", "c"] and params["loud"] is True and params["count"] == 2
 
 
-def test_someone_elses_job_page_is_a_404_page(client, other_client):
-    job_id = api_submit(client, "primes", limit=100)
+def test_someone_elses_job_page_is_a_404_page(api, other_client):
+    job_id = api.submit("primes", limit=100)
     response = other_client.get(f"/jobs/{job_id}")
     assert response.status_code == 404
     assert "text/html" in response.content_type
@@ -71,22 +69,22 @@ def test_unknown_job_type_page_is_404(client):
     assert client.get("/jobs/new/nope").status_code == 404
 
 
-def test_my_jobs_lists_only_mine(client, other_client):
-    mine = api_submit(client, "primes", limit=100)
-    theirs = api_submit(other_client, "primes", limit=200)
+def test_my_jobs_lists_only_mine(client, api, other_api):
+    mine = api.submit("primes", limit=100)
+    theirs = other_api.submit("primes", limit=200)
     html = client.get("/jobs").get_data(as_text=True)
     assert f"/jobs/{mine}" in html and f"/jobs/{theirs}" not in html
 
 
-def test_cancel_button_cancels_a_queued_job(client):
-    job_id = api_submit(client, "primes", limit=100)
-    response = client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf_token(client)})
+def test_cancel_button_cancels_a_queued_job(client, api):
+    job_id = api.submit("primes", limit=100)
+    response = client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": api.csrf_token()})
     assert response.status_code == 303
     assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "canceled"
 
 
-def test_my_jobs_pages_newest_first_and_filters_server_side(client):
-    ids = [api_submit(client, "steps", n=1) for _ in range(21)]
+def test_my_jobs_pages_newest_first_and_filters_server_side(client, api):
+    ids = [api.submit("steps", n=1) for _ in range(21)]
     first = client.get("/jobs").get_data(as_text=True)
     assert first.index(f"/jobs/{ids[-1]}") < first.index(f"/jobs/{ids[-2]}")
     assert f"/jobs/{ids[0]}" not in first and 'href="/jobs?page=2"' in first
@@ -98,16 +96,16 @@ def test_my_jobs_pages_newest_first_and_filters_server_side(client):
     assert client.get("/api/jobs?type=primes").get_json()["total"] == 0
 
 
-def test_a_form_can_start_from_an_earlier_jobs_values_but_only_the_owners(client, other_client):
-    job_id = api_submit(client, "steps", n=7, pause=0.25)
+def test_a_form_can_start_from_an_earlier_jobs_values_but_only_the_owners(client, api, other_client):
+    job_id = api.submit("steps", n=7, pause=0.25)
     html = client.get(f"/jobs/new/steps?from={job_id}").get_data(as_text=True)
     assert 'name="n" value="7"' in html and 'name="pause" value="0.25"' in html
     assert other_client.get(f"/jobs/new/steps?from={job_id}").status_code == 404
 
 
-def test_the_catalogue_lists_my_latest_jobs_once_i_have_some(client):
+def test_the_catalogue_lists_my_latest_jobs_once_i_have_some(client, api):
     assert "Your latest jobs" not in client.get("/").get_data(as_text=True)
-    ids = [api_submit(client, "steps", n=1) for _ in range(4)]
+    ids = [api.submit("steps", n=1) for _ in range(4)]
     html = client.get("/").get_data(as_text=True)
     assert "Your latest jobs" in html
     assert all(f"/jobs/{i}" in html for i in ids[1:]) and f"/jobs/{ids[0]}" not in html

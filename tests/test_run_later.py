@@ -7,14 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rq.registry import ScheduledJobRegistry
 
-from tests.conftest import csrf_token, wait_status
-
 
 def submit_later(client, **when):
     return client.post("/api/jobs", json={"type": "steps", "params": {"n": 1}, **when})
 
 
-def test_a_job_run_in_seconds_waits_then_runs(client, start_worker):
+def test_a_job_run_in_seconds_waits_then_runs(client, api, start_worker):
     response = submit_later(client, run_in=1)
     assert response.status_code == 202
     body = response.get_json()
@@ -22,7 +20,7 @@ def test_a_job_run_in_seconds_waits_then_runs(client, start_worker):
     snapshot = client.get(body["urls"]["self"]).get_json()
     assert snapshot["status"] == "scheduled" and snapshot["scheduled_for"].endswith("Z")
     start_worker()  # only now: its scheduler would have started the job had this test been slow to look
-    assert wait_status(client, body["id"], "finished")["scheduled_for"] is None
+    assert api.wait_status(body["id"], "finished")["scheduled_for"] is None
 
 
 def test_run_at_is_honoured_and_shown_on_the_job_page(client, redis):
@@ -59,17 +57,17 @@ def test_a_bad_start_time_is_422_naming_the_field(client, when, field):
     assert field in response.get_json()["error"]["fields"]
 
 
-def test_the_form_schedules_a_job(client):
+def test_the_form_schedules_a_job(client, api):
     response = client.post(
-        "/jobs/new/steps", data={"n": "1", "pause": "0", "run_in": "600", "csrf_token": csrf_token(client)}
+        "/jobs/new/steps", data={"n": "1", "pause": "0", "run_in": "600", "csrf_token": api.csrf_token()}
     )
     assert response.status_code == 303
     job_id = response.headers["Location"].rsplit("/", 1)[1]
     assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "scheduled"
 
 
-def test_the_form_names_a_bad_start_time(client):
-    response = client.post("/jobs/new/steps", data={"n": "1", "run_at": "yesterday", "csrf_token": csrf_token(client)})
+def test_the_form_names_a_bad_start_time(client, api):
+    response = client.post("/jobs/new/steps", data={"n": "1", "run_at": "yesterday", "csrf_token": api.csrf_token()})
     assert response.status_code == 422
     assert "must be a date and time" in response.get_data(as_text=True)
 

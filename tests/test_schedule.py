@@ -8,19 +8,19 @@ import pytest
 from rq.cron import get_cron_job_ids
 from rq.serializers import JSONSerializer
 
-from jobs import events, files
-from jobs.runtime import SpoolJob
-from tests.conftest import api_submit, wait_for, wait_status
+from jobs.core import keys
+from jobs.core.job import SpoolJob
+from tests.helpers import wait_for
 
 
-def test_cron_enqueued_sweep_runs_on_a_spool_worker(client, redis, worker, clock):
-    kept = api_submit(client, "steps", n=1)
-    wait_status(client, kept, "finished")
-    owner_key = next(k.decode() for k in redis.scan_iter(events.owner_key("*")) if redis.zscore(k, kept))
+def test_cron_enqueued_sweep_runs_on_a_spool_worker(api, redis, worker, clock):
+    kept = api.submit("steps", n=1)
+    api.wait_status(kept, "finished")
+    owner_key = next(k.decode() for k in redis.scan_iter(keys.OWNER_PREFIX + "*") if redis.zscore(k, kept))
     redis.zadd(owner_key, {"long-gone-job": time.time()})
-    redis.rpush(events.log_key("long-gone-job"), "an orphaned line")
-    redis.hset(files.files_key("long-gone-job"), "out.csv", b"a,b")
-    redis.hset(files.index_key("long-gone-job"), "out.csv", "{}")
+    redis.rpush(keys.log_key("long-gone-job"), "an orphaned line")
+    redis.hset(keys.files_key("long-gone-job"), "out.csv", b"a,b")
+    redis.hset(keys.files_index_key("long-gone-job"), "out.csv", "{}")
 
     job_id = wait_for(lambda: next(iter(get_cron_job_ids("sweep", redis)), None), 30, "the clock to enqueue a sweep")
 
@@ -33,8 +33,8 @@ def test_cron_enqueued_sweep_runs_on_a_spool_worker(client, redis, worker, clock
     assert job.return_value()["owner_entries_forgotten"] == 1
     assert job.return_value()["orphaned_keys_deleted"] == 3
     assert [m.decode() for m in redis.zrange(owner_key, 0, -1)] == [kept]
-    assert not redis.exists(events.log_key("long-gone-job"), files.files_key("long-gone-job"))
-    assert not redis.exists(files.index_key("long-gone-job"))
+    assert not redis.exists(keys.log_key("long-gone-job"), keys.files_key("long-gone-job"))
+    assert not redis.exists(keys.files_index_key("long-gone-job"))
     assert job.meta["type"] == "sweep"
 
 

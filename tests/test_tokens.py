@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT, api_submit
+import pytest
+
+from jobs.core import keys
+from tests.environment import ROOT
 
 
 def flask_cli(*args: str) -> subprocess.CompletedProcess:
@@ -22,12 +25,24 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture
+def issue(app):
+    """Issue an API token by name, as `flask tokens create` does; return it."""
+    from webapp import tokens
+
+    def create(name: str) -> str:
+        with app.app_context():
+            return tokens.create(name)
+
+    return create
+
+
 def test_cli_creates_lists_and_revokes_a_token(redis):
     created = flask_cli("create", "reports")
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     assert token.startswith("spool_") and len(token) > 40
-    assert token.encode() not in b"".join(redis.dump(k) or b"" for k in redis.keys("spool:tokens:*"))
+    assert token.encode() not in b"".join(redis.dump(k) or b"" for k in (keys.TOKENS_BY_HASH, keys.TOKENS_BY_NAME))
 
     listed = flask_cli("list")
     assert listed.stdout.startswith("reports\t") and token not in listed.stdout
@@ -38,11 +53,8 @@ def test_cli_creates_lists_and_revokes_a_token(redis):
     assert flask_cli("revoke", "reports").returncode != 0
 
 
-def test_a_token_acts_as_its_owner(app, client):
-    from webapp import tokens
-
-    with app.app_context():
-        token = tokens.create("nightly")
+def test_a_token_acts_as_its_owner(client, issue):
+    token = issue("nightly")
     response = client.post("/api/jobs", json={"type": "steps", "params": {"n": 1}}, headers=bearer(token))
     assert response.status_code == 202
     job_id = response.get_json()["id"]
@@ -53,11 +65,8 @@ def test_a_token_acts_as_its_owner(app, client):
     assert [j["id"] for j in listed["jobs"]] == [job_id]
 
 
-def test_a_token_needs_no_csrf_for_multipart(app, client):
-    from webapp import tokens
-
-    with app.app_context():
-        token = tokens.create("uploader")
+def test_a_token_needs_no_csrf_for_multipart(client, issue):
+    token = issue("uploader")
     response = client.post(
         "/api/jobs",
         data={"type": "steps", "params": '{"n": 1}'},
@@ -67,24 +76,21 @@ def test_a_token_needs_no_csrf_for_multipart(app, client):
     assert response.status_code == 202, response.get_json()
 
 
-def test_a_bad_or_revoked_token_is_401_json(app, client):
+def test_a_bad_or_revoked_token_is_401_json(app, client, issue):
     from webapp import tokens
 
     assert client.get("/api/jobs", headers=bearer("spool_made_up")).status_code == 401
+    token = issue("old")
     with app.app_context():
-        token = tokens.create("old")
         tokens.revoke("old")
     response = client.get("/api/jobs", headers=bearer(token))
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
 
 
-def test_token_jobs_are_not_the_browsers(client, app):
-    from webapp import tokens
-
-    browser_job = api_submit(client, "steps", n=1)
-    with app.app_context():
-        token = tokens.create("robot")
+def test_token_jobs_are_not_the_browsers(client, api, issue):
+    browser_job = api.submit("steps", n=1)
+    token = issue("robot")
     assert client.get(f"/api/jobs/{browser_job}", headers=bearer(token)).status_code == 404
 
 

@@ -5,11 +5,12 @@ import json
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from jobs import events
-from tests.conftest import VAR, api_submit, wait_for, wait_status
+from jobs.core import events, keys
+from tests.environment import VAR
+from tests.helpers import wait_for
 
 
-def test_worker_refuses_a_function_outside_the_catalogue(client, redis, worker):
+def test_worker_refuses_a_function_outside_the_catalogue(client, api, redis, worker):
     # Whoever can write to Redis enqueues a dangerous function by name.
     victim = VAR / "should-not-exist"
     queue = Queue("default", connection=redis, serializer=JSONSerializer)
@@ -19,7 +20,7 @@ def test_worker_refuses_a_function_outside_the_catalogue(client, redis, worker):
     for j in (job, job_ok):
         with client.session_transaction() as session:
             session["owner"] = "x"
-        wait_status(client, j.id, "failed", "finished")
+        api.wait_status(j.id, "failed", "finished")
     refused = client.get(f"/api/jobs/{job.id}").get_json()
     assert refused["status"] == "failed"
     assert "not in the catalogue" in refused["error"]["message"]
@@ -35,11 +36,11 @@ def test_worker_refuses_a_pickled_payload(redis, worker):
     assert worker.process.poll() is None
 
 
-def test_progress_is_coalesced_and_the_last_update_lands(client, redis, worker):
+def test_progress_is_coalesced_and_the_last_update_lands(api, redis, worker):
     pubsub = redis.pubsub()
-    pubsub.psubscribe(events.CHANNEL_PATTERN)
-    job_id = api_submit(client, "spam", calls=300_000)
-    job = wait_status(client, job_id, "finished", "failed")
+    pubsub.psubscribe(keys.CHANNEL_PATTERN)
+    job_id = api.submit("spam", calls=300_000)
+    job = api.wait_status(job_id, "finished", "failed")
     assert job["status"] == "finished" and job["result"] == 300_000
     assert job["progress"]["done"] == 300_000 and job["progress"]["percent"] == 100.0
     published = []
@@ -54,10 +55,10 @@ def test_progress_is_coalesced_and_the_last_update_lands(client, redis, worker):
     assert len(progress) <= (job["progress"]["elapsed_s"] + 0.05) / 0.1 + 2
 
 
-def test_a_job_keeps_its_owner_and_type_in_meta(client, redis, worker):
-    job_id = api_submit(client, "steps", n=1)
-    wait_status(client, job_id, "finished")
-    meta = json.loads(redis.hget(f"rq:job:{job_id}", "meta"))
+def test_a_job_keeps_its_owner_and_type_in_meta(api, redis, worker):
+    job_id = api.submit("steps", n=1)
+    api.wait_status(job_id, "finished")
+    meta = json.loads(redis.hget(keys.job_key(job_id), "meta"))
     assert meta["type"] == "steps"
     assert meta["owner"]
     assert meta["progress"]["done"] == 1

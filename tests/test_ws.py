@@ -5,8 +5,9 @@ import json
 import pytest
 import websocket
 
+from jobs.core import keys
 from tests.clients import Browser, read_until_closed
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_socket_streams_snapshot_events_and_final_state(browser, start_worker):
 
 def test_a_late_socket_gets_the_final_snapshot_at_once(browser, worker, redis):
     job_id = browser.submit("steps", n=2)
-    wait_for(lambda: redis.hget(f"rq:job:{job_id}", "status") == b"finished", 30, "the job to finish")
+    wait_for(lambda: redis.hget(keys.job_key(job_id), "status") == b"finished", 30, "the job to finish")
     got = read_until_closed(browser.socket(job_id))
     assert len(got) == 1
     assert got[0]["type"] == "snapshot" and got[0]["status"] == "finished" and got[0]["result"] == {"steps": 2}

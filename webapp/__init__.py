@@ -15,10 +15,10 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
 
-    from webapp import api, auth, dashboard, errors, health, logs, metrics, operators, pages, store, tokens, ws
+    from webapp import api, auth, dashboard, errors, health, logs, metrics, operators, pages, resources, tokens, ws
 
     logs.init_app(app)
-    store.init_app(app)
+    resources.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     tokens.init_app(app)

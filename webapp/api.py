@@ -8,18 +8,17 @@ import uuid
 
 from flask import Blueprint, Response, abort, request, url_for
 
-from jobs import catalogue, files
-from jobs.params import ParamsError
-from webapp import idempotency, store, submission
+from jobs.core import catalogue, files, status
+from jobs.core.exceptions import ParamsError
+from webapp import idempotency, repository, resources, snapshots, submission
 from webapp.auth import csrf, owner_id, protect_api_call
 from webapp.errors import error_response
+from webapp.exceptions import Conflict, Unavailable
 from webapp.openapi import openapi_spec
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 bp.before_request(protect_api_call)
-
-MAX_PER_PAGE = 100
 
 
 def _job_type(name) -> catalogue.JobType:
@@ -73,21 +72,21 @@ def _page_args() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
         abort(400, description="page and per_page must be whole numbers.")
-    if not 1 <= page <= store.LAST_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+    if not 1 <= page <= repository.LAST_PAGE or not 1 <= per_page <= repository.MAX_PER_PAGE:
         abort(
             400,
-            description=f"page must be between 1 and {store.LAST_PAGE} and per_page between 1 and {MAX_PER_PAGE}.",
+            description=f"page must be between 1 and {repository.LAST_PAGE} and per_page between 1 and {repository.MAX_PER_PAGE}.",
         )
     return page, per_page
 
 
-def _accepted(job, status: str | None = None, job_id: str | None = None):
+def _accepted(job, state: str | None = None, job_id: str | None = None):
     job_id = job_id or job.id
     own_url = url_for("api.job", job_id=job_id)  # built once: the body and Location share it
     return (
         {
             "id": job_id,
-            "status": status or store.status_of(job, refresh=False),
+            "status": state or status.of(job, refresh=False),
             "urls": {
                 "self": own_url,
                 "page": url_for("pages.job", job_id=job_id),
@@ -106,7 +105,7 @@ def _replayed(prior: tuple[str, str], request_digest: str):
         return error_response(
             409, f"This {idempotency.HEADER} was sent before with a different request; use a new key for a new job."
         )
-    job = store.fetch(job_id)
+    job = repository.fetch(job_id)
     # No job yet: the request that claimed the key is enqueueing it this very moment.
     body, status, headers = _accepted(job, "queued" if job is None else None, job_id=job_id)
     return body, status, {**headers, "Idempotent-Replayed": "true"}
@@ -139,7 +138,7 @@ def submit():
         values, email = submission.clean(job_type, body.get("params", {}), files, body.get("notify_email"))
     except ParamsError as exc:
         return error_response(422, "Some parameters are not valid.", fields=exc.fields)
-    except submission.Unavailable as exc:
+    except Unavailable as exc:
         return error_response(503, str(exc), code="job_type_unavailable")
     job_id = None
     if key is not None:
@@ -147,7 +146,9 @@ def submit():
         if (prior := idempotency.claim(owner_id(), key, request_digest, job_id)) is not None:
             return _replayed(prior, request_digest)
     try:
-        job = store.submit(job_type, values, owner=owner_id(), notify_email=email, start_at=start_at, job_id=job_id)
+        job = repository.submit(
+            job_type, values, owner=owner_id(), notify_email=email, start_at=start_at, job_id=job_id
+        )
     except Exception:
         if key is not None:
             idempotency.release(owner_id(), key)
@@ -159,34 +160,34 @@ def submit():
 def jobs():
     """List the caller's jobs, newest first (?status= and ?type= filter them)."""
     page, per_page = _page_args()
-    status, type_name = request.args.get("status") or None, request.args.get("type") or None
-    items, total = store.list_for(owner_id(), page=page, per_page=per_page, status=status, type_name=type_name)
-    return {"jobs": [store.summary(j) for j in items], "page": page, "per_page": per_page, "total": total}
+    state, type_name = request.args.get("status") or None, request.args.get("type") or None
+    items, total = repository.list_for(owner_id(), page=page, per_page=per_page, state=state, type_name=type_name)
+    return {"jobs": [snapshots.summary(j) for j in items], "page": page, "per_page": per_page, "total": total}
 
 
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     """Show a job's status, progress, result or error."""
-    return store.snapshot(store.get(job_id, owner_id()))
+    return snapshots.snapshot(repository.get(job_id, owner_id()))
 
 
 @bp.delete("/jobs/<job_id>")
 def cancel(job_id: str):
     """Cancel a waiting job or stop a running one."""
-    job = store.get(job_id, owner_id())
+    job = repository.get(job_id, owner_id())
     try:
-        status = store.cancel(job)
-    except store.Conflict as exc:
+        heading_to = repository.cancel(job)
+    except Conflict as exc:
         return error_response(409, str(exc))
-    return _accepted(job, status)
+    return _accepted(job, heading_to)
 
 
 @bp.post("/jobs/<job_id>/retry")
 def retry(job_id: str):
     """Run a job again with the same parameters, as a new job."""
     try:
-        job = store.resubmit(store.get(job_id, owner_id()), owner=owner_id())
-    except store.Conflict as exc:
+        job = repository.resubmit(repository.get(job_id, owner_id()), owner=owner_id())
+    except Conflict as exc:
         return error_response(409, str(exc))
     return _accepted(job)
 
@@ -194,8 +195,8 @@ def retry(job_id: str):
 @bp.get("/jobs/<job_id>/files/<name>")
 def job_file(job_id: str, name: str):
     """Download a file that a job attached to its result."""
-    job = store.get(job_id, owner_id())
-    found = files.read(store.redis(), job.id, name)
+    job = repository.get(job_id, owner_id())
+    found = files.read(resources.redis(), job.id, name)
     if found is None:
         abort(404, description=f"This job has no file called {name!r}.")
     data, content_type = found

@@ -19,7 +19,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature
 
-from webapp import store, tokens
+from jobs.core import keys
+from webapp import resources, tokens
 
 csrf = CSRFProtect()
 
@@ -116,8 +117,8 @@ def password_matches(given: str) -> bool:
 
     An address that keeps guessing wrong is refused (429) for a while, whatever it sends.
     """
-    failures = f"spool:operator-failures:{request.remote_addr}"
-    connection = store.redis()
+    failures = keys.operator_failures_key(request.remote_addr or "")
+    connection = resources.redis()
     if int(connection.get(failures) or 0) >= PASSWORD_TRIES:
         abort(429, description="Too many wrong operator passwords from this address; try again in a few minutes.")
     expected = current_app.config["OPERATOR_PASSWORD"]

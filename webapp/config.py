@@ -1,4 +1,11 @@
-"""The web app's configuration: safe laptop defaults, then `SPOOL_*`/documented env vars."""
+"""The web app's configuration, derived from Spool's one configuration source.
+
+Defaults come from `jobs.core.config.settings` (the environment, read once, shared with the
+workers) plus what only the web needs; then `SPOOL_*` variables, then `create_app(config)`.
+The settings the two sides share are written into Flask's config and read back after the
+overrides, so the app keeps one `Settings` (in `app.extensions["spool"]`) that every part of
+it reads: the form, the API and its description cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from jobs.settings import settings
+from jobs.core.config import settings as base_settings
+
+# The settings the web reads from the shared source. Where job-end emails go out (SMTP_URL):
+# without it the option is hidden and the API refuses it.
+SHARED = ("redis_url", "result_ttl", "max_upload_mb", "smtp_url", "base_url")
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:
@@ -18,12 +29,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         OPERATOR_PASSWORD=os.environ.get("OPERATOR_PASSWORD") or None,
         # How long an operator's sign-in lasts.
         OPERATOR_SESSION_SECONDS=8 * 3600,
-        REDIS_URL=settings.redis_url,
-        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
-        MAX_FORM_MEMORY_SIZE=settings.max_upload_mb * 1024 * 1024,
-        RESULT_TTL=settings.result_ttl,
-        # Where job-end emails go out; without it the option is hidden and the API refuses it.
-        SMTP_URL=settings.smtp_url,
+        # The shared settings, by their upper-case names; an override of one changes it app-wide.
+        **{name.upper(): getattr(base_settings, name) for name in SHARED},
         # Origins allowed to open WebSockets besides the app's own host.
         ALLOWED_ORIGINS=[o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o],
         SESSION_COOKIE_HTTPONLY=True,
@@ -38,6 +45,15 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config.from_prefixed_env("SPOOL")
     if overrides:
         app.config.update(overrides)
+    settings = base_settings.overridden(app.config)
+    app.extensions["spool"] = {"settings": settings}
+    # Flask has defaults of its own for these: derive them unless they were given.
+    for key, value in (
+        ("MAX_CONTENT_LENGTH", settings.max_upload_mb * 1024 * 1024 + 64 * 1024),
+        ("MAX_FORM_MEMORY_SIZE", settings.max_upload_mb * 1024 * 1024),
+    ):
+        if key not in (overrides or {}):
+            app.config[key] = value
     if not app.config["SECRET_KEY"]:
         if app.config["PRODUCTION"]:
             raise RuntimeError("SECRET_KEY is not set: production needs a long random value to sign sessions")

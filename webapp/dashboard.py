@@ -29,9 +29,8 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.serializers import JSONSerializer
 from rq_dashboard import web
 
-from jobs import events
-from jobs.runtime import queue
-from webapp import store
+from jobs.core import events, status
+from webapp import repository, resources
 
 # Endpoints whose JSON its templates insert as HTML without escaping.
 UNESCAPED_JSON = frozenset({"rq_dashboard.job_info", "rq_dashboard.list_workers", "rq_dashboard.list_queues"})
@@ -55,18 +54,18 @@ def _requeue(failed_registry, job_id: str) -> bool:
         failed_registry.requeue(job_id)
     except (InvalidJobOperation, NoSuchJobError):
         return False
-    events.publish_status(store.redis(), job_id, "queued")
+    events.publish_status(resources.redis(), job_id, status.QUEUED)
     return True
 
 
 def _requeue_one(job_id: str):
-    job = store.fetch(job_id) or abort(404, description="There is no such job.")
-    done = _requeue(queue(job.origin, store.redis()).failed_job_registry, job_id)
+    job = repository.fetch(job_id) or abort(404, description="There is no such job.")
+    done = _requeue(resources.queue(job.origin).failed_job_registry, job_id)
     return {"status": "OK" if done else "ERROR"}, {"Cache-Control": "no-store"}
 
 
 def _requeue_all(queue_name: str):
-    registry = queue(queue_name, store.redis()).failed_job_registry
+    registry = resources.queue(queue_name).failed_job_registry
     count = sum(_requeue(registry, job_id) for job_id in registry.get_job_ids(cleanup=False))
     return {"status": "OK", "count": count}, {"Cache-Control": "no-store"}
 

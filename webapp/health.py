@@ -6,7 +6,7 @@ from flask import Blueprint
 from redis.exceptions import RedisError
 from rq import Worker
 
-from webapp import store
+from webapp.resources import redis
 
 bp = Blueprint("health", __name__)
 
@@ -22,8 +22,8 @@ def readyz():
     """Answer 200 when Redis answers and at least one worker is alive, else 503 with why."""
     problems = []
     try:
-        store.redis().ping()
-        if Worker.count(connection=store.redis()) == 0:
+        redis().ping()
+        if Worker.count(connection=redis()) == 0:
             problems.append("no worker is running")
     except RedisError as exc:
         problems.append(f"Redis is unreachable: {exc}")

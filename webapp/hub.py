@@ -23,9 +23,11 @@ from functools import cached_property
 from redis import Redis
 from redis.exceptions import RedisError
 
-from jobs import events
+from jobs.core import events, keys, status
 
 log = logging.getLogger(__name__)
+# What a status check reports for a job that no longer exists (expired, or deleted).
+GONE = "gone"
 # Every hub in this process, so that a server's shutdown hook can reach their sockets.
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -147,7 +149,7 @@ class Hub:
         while True:
             pubsub = self.connection.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.psubscribe(events.CHANNEL_PATTERN)
+                pubsub.psubscribe(keys.CHANNEL_PATTERN)
                 if backoff > 0.5:  # we were cut off: events may have been missed
                     self._broadcast(Delivery("resync"))
                 backoff = 0.5
@@ -173,7 +175,7 @@ class Hub:
                 next_check = time.monotonic() + self.check_interval
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
-        job_id = channel.decode()[len(events.CHANNEL_PREFIX) :]
+        job_id = channel.decode()[len(keys.CHANNEL_PREFIX) :]
         watchers = self._group(job_id)
         if not watchers:
             return
@@ -189,12 +191,8 @@ class Hub:
             job_ids = list(self._watchers)
         if not job_ids:
             return
-        with self.connection.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hget(events.job_key(job_id), "status")
-            statuses = pipe.execute()
-        for job_id, status in zip(job_ids, statuses, strict=True):
-            status = status.decode() if status else "gone"
-            if status in events.TERMINAL or status == "gone":
+        for job_id, state in zip(job_ids, keys.statuses(self.connection, job_ids), strict=True):
+            state = state or GONE
+            if state in status.TERMINAL or state == GONE:
                 for watcher in self._group(job_id):
-                    watcher.put(Delivery("check", event={"status": status}))
+                    watcher.put(Delivery("check", event={"status": state}))

@@ -17,9 +17,10 @@ import hashlib
 import json
 import re
 
-from flask import abort, current_app, request
+from flask import abort, request
 
-from webapp import store
+from jobs.core import keys
+from webapp.resources import redis, settings
 
 HEADER = "Idempotency-Key"
 # Visible ASCII, as HTTP header values are; long enough for a UUID or a client's own scheme.
@@ -47,10 +48,6 @@ def digest(body: dict, files: dict) -> str:
     return sha.hexdigest()
 
 
-def _redis_key(owner: str, key: str) -> str:
-    return f"spool:idempotency:{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
-
-
 def _parse(raw: bytes | None) -> tuple[str, str] | None:
     if raw is None:
         return None
@@ -59,18 +56,18 @@ def _parse(raw: bytes | None) -> tuple[str, str] | None:
 
 
 def find(owner: str, key: str) -> tuple[str, str] | None:
-    return _parse(store.redis().get(_redis_key(owner, key)))
+    return _parse(redis().get(keys.idempotency_key(owner, key)))
 
 
 def claim(owner: str, key: str, request_digest: str, job_id: str) -> tuple[str, str] | None:
     """Bind the key to `job_id`; if another request bound it first, return what it bound."""
-    redis_key = _redis_key(owner, key)
-    ttl = current_app.config["RESULT_TTL"]
-    if store.redis().set(redis_key, f"{request_digest} {job_id}", nx=True, ex=ttl):
+    redis_key = keys.idempotency_key(owner, key)
+    ttl = settings().result_ttl
+    if redis().set(redis_key, f"{request_digest} {job_id}", nx=True, ex=ttl):
         return None
     return find(owner, key)
 
 
 def release(owner: str, key: str) -> None:
     """Forget a claim whose job could not be enqueued, so that the client may try again."""
-    store.redis().delete(_redis_key(owner, key))
+    redis().delete(keys.idempotency_key(owner, key))

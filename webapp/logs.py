@@ -12,7 +12,7 @@ import uuid
 
 from flask import Flask, g, request
 
-from jobs import jsonlog
+from jobs.core import jsonlog
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")

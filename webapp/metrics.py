@@ -8,7 +8,6 @@ process's own, labelled with its pid: scrape every web process for the total.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -19,9 +18,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from rq import Queue, Worker
 from rq.utils import utcparse
 
-from jobs import events
-from jobs.runtime import queue
-from webapp import auth, store
+from jobs.core import keys, status
+from webapp import auth, resources
 
 bp = Blueprint("metrics", __name__)
 
@@ -38,8 +36,8 @@ def _authorised() -> bool:
     return bool(credentials and credentials.password and auth.password_matches(credentials.password))
 
 
-def _seconds(raw: bytes | None) -> datetime | None:
-    return utcparse(raw.decode()) if raw else None
+def _seconds(raw: str | None) -> datetime | None:
+    return utcparse(raw) if raw else None
 
 
 class SpoolCollector:
@@ -61,27 +59,27 @@ class SpoolCollector:
         durations: dict[str, list[float]] = defaultdict(list)
         now = datetime.now(UTC)
         for name in sorted({q.name for q in Queue.all(connection=self.connection)}):
-            q = queue(name, self.connection)
+            q = resources.queue(name)
             depth.add_metric([name], q.count)
             first = q.get_job_ids(0, 1)
-            enqueued = _seconds(self.connection.hget(events.job_key(first[0]), "enqueued_at")) if first else None
+            enqueued = _seconds(keys.enqueued_at(self.connection, first[0])) if first else None
             oldest.add_metric([name], (now - enqueued).total_seconds() if enqueued else 0)
             counts: Counter = Counter()
-            registries = {
-                "started": q.started_job_registry,
-                "scheduled": q.scheduled_job_registry,
-                "finished": q.finished_job_registry,
-                "failed": q.failed_job_registry,
-                "canceled": q.canceled_job_registry,
-            }
-            for registry in registries.values():
+            registries = (
+                q.started_job_registry,
+                q.scheduled_job_registry,
+                q.finished_job_registry,
+                q.failed_job_registry,
+                q.canceled_job_registry,
+            )
+            for registry in registries:
                 ids = registry.get_job_ids(-SCAN, -1, cleanup=False)
-                for status, type_name, duration in self._jobs(ids):
-                    counts[status, type_name] += 1
-                    if status == "finished" and duration is not None:
+                for state, type_name, duration in self._jobs(ids):
+                    counts[state, type_name] += 1
+                    if state == status.FINISHED and duration is not None:
                         durations[type_name].append(duration)
-            for (status, type_name), count in sorted(counts.items()):
-                jobs.add_metric([name, status, type_name], count)
+            for (state, type_name), count in sorted(counts.items()):
+                jobs.add_metric([name, state, type_name], count)
         yield depth
         yield oldest
         yield jobs
@@ -104,16 +102,12 @@ class SpoolCollector:
 
     def _jobs(self, ids: list[str]):
         """(status, type, seconds it ran) of each job, in one round trip."""
-        with self.connection.pipeline(transaction=False) as pipe:
-            for job_id in ids:
-                pipe.hmget(events.job_key(job_id), "status", "meta", "started_at", "ended_at")
-            rows = pipe.execute()
-        for status, meta, started, ended in rows:
-            if status is None:
+        for record in keys.run_records(self.connection, ids):
+            if record is None:
                 continue  # expired since the registry was read
-            type_name = (json.loads(meta) if meta else {}).get("type") or "unknown"
+            state, type_name, started, ended = record
             start, end = _seconds(started), _seconds(ended)
-            yield status.decode(), type_name, (end - start).total_seconds() if start and end else None
+            yield state, type_name or "unknown", (end - start).total_seconds() if start and end else None
 
     @staticmethod
     def _histogram(durations: dict[str, list[float]]) -> HistogramMetricFamily:
@@ -137,7 +131,7 @@ def metrics():
             {"WWW-Authenticate": 'Basic realm="spool metrics"', "Content-Type": "text/plain"},
         )
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SpoolCollector(store.redis(), current_app.extensions["spool"].get("hub")))
+    registry.register(SpoolCollector(resources.redis(), current_app.extensions["spool"].get("hub")))
     return Response(
         generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
     )

@@ -1,116 +1,20 @@
-"""The OpenAPI 3.1 description of the JSON API, built from the catalogue."""
+"""The OpenAPI 3.1 description of the JSON API, built from the catalogue.
+
+The shapes it names are in webapp.openapi_schemas; the limits it states (pages, delays,
+email) are read from where they are enforced, so the description cannot drift from them.
+"""
 
 from __future__ import annotations
 
-from jobs import catalogue
-from jobs.settings import settings
-from webapp.store import LAST_PAGE
-
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-            },
-        }
-    },
-}
-_STATUS = {
-    "type": "string",
-    "enum": ["queued", "scheduled", "deferred", "started", "finished", "failed", "stopped", "canceled", "stopping"],
-}
-_URLS = {"type": "object", "additionalProperties": {"type": "string"}}
-_ACCEPTED = {
-    "type": "object",
-    "required": ["id", "status", "urls"],
-    "properties": {"id": {"type": "string"}, "status": _STATUS, "urls": _URLS},
-}
-_SUMMARY = {
-    "type": "object",
-    "required": ["id", "type", "status", "urls"],
-    "properties": {
-        "id": {"type": "string"},
-        "type": {"type": ["string", "null"]},
-        "title": {"type": ["string", "null"]},
-        "status": _STATUS,
-        "progress": {"type": ["object", "null"]},
-        "created_at": {"type": ["string", "null"]},
-        "ended_at": {"type": ["string", "null"]},
-        "urls": _URLS,
-    },
-}
-_JOB = {
-    "type": "object",
-    "required": ["id", "status", "seq", "progress", "urls"],
-    "properties": {
-        **_SUMMARY["properties"],
-        "seq": {"type": "integer"},
-        "params": {"type": ["object", "null"]},
-        "log": {"type": "array", "items": {"type": "string"}},
-        "result": {},
-        "error": {"type": ["object", "null"]},
-        "attempt": {"type": "integer"},
-        "enqueued_at": {"type": ["string", "null"]},
-        "started_at": {"type": ["string", "null"]},
-        "files": {
-            "type": "array",
-            "description": "Files the job attached to its result",
-            "items": {
-                "type": "object",
-                "required": ["name", "content_type", "size", "url"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "content_type": {"type": "string"},
-                    "size": {"type": "integer"},
-                    "url": {"type": "string"},
-                },
-            },
-        },
-        "scheduled_for": {
-            "type": ["string", "null"],
-            "format": "date-time",
-            "description": "When a scheduled job starts",
-        },
-    },
-}
-# Run later: one or the other; a time without a zone is UTC.
-_START = {
-    "run_at": {"type": "string", "format": "date-time", "description": "Start at this time (ISO 8601, UTC by default)"},
-    "run_in": {"type": "number", "exclusiveMinimum": 0, "maximum": 30 * 24 * 3600, "description": "Start in seconds"},
-}
-_JOB_TYPE = {
-    "type": "object",
-    "required": ["name", "title", "description", "params"],
-    "properties": {
-        "name": {"type": "string"},
-        "title": {"type": "string"},
-        "description": {"type": "string"},
-        "params": {"type": "object"},
-        "unavailable": {"type": "string", "description": "Why this job type cannot run on this server"},
-    },
-}
-
-
-def _error(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _ok(description: str, schema: dict, status: str = "200") -> dict:
-    return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
+from jobs.core import catalogue, status
+from webapp.openapi_schemas import ACCEPTED, ERROR, JOB, JOB_TYPE, START, SUMMARY, error, ok
+from webapp.repository import LAST_PAGE, MAX_PER_PAGE
+from webapp.resources import settings
 
 
 def _email() -> dict:
     """The notify_email field, offered only where the server can send email."""
-    return {"notify_email": {"type": "string", "format": "email"}} if settings.smtp_url else {}
+    return {"notify_email": {"type": "string", "format": "email"}} if settings().smtp_url else {}
 
 
 def _json_params(job_type: catalogue.JobType) -> dict:
@@ -138,7 +42,7 @@ def _submission(job_type: catalogue.JobType) -> dict:
             "type": {"const": job_type.name},
             "params": params,
             **_email(),
-            **_START,
+            **START,
         },
     }
 
@@ -146,16 +50,16 @@ def _submission(job_type: catalogue.JobType) -> dict:
 def openapi_spec() -> dict:
     job_types = list(catalogue.public().values())
     schemas = {
-        "Error": _ERROR,
-        "JobAccepted": _ACCEPTED,
-        "JobSummary": _SUMMARY,
-        "Job": _JOB,
-        "JobType": _JOB_TYPE,
+        "Error": ERROR,
+        "JobAccepted": ACCEPTED,
+        "JobSummary": SUMMARY,
+        "Job": JOB,
+        "JobType": JOB_TYPE,
         **{f"Submit_{jt.name}": _submission(jt) for jt in job_types if _json_submittable(jt)},
     }
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
-    not_found = {"404": _error("No such job, or not yours")}
+    not_found = {"404": error("No such job, or not yours")}
     spec = {
         "openapi": "3.1.0",
         "info": {"title": "Spool", "version": "1.0", "description": "Run long Python jobs and watch them live."},
@@ -163,7 +67,7 @@ def openapi_spec() -> dict:
             "/api/job-types": {
                 "get": {
                     "summary": "List the job types",
-                    "responses": _ok("The catalogue", {"type": "array", "items": ref("JobType")}),
+                    "responses": ok("The catalogue", {"type": "array", "items": ref("JobType")}),
                 }
             },
             "/api/jobs": {
@@ -198,7 +102,7 @@ def openapi_spec() -> dict:
                                         "type": {"type": "string"},
                                         "params": {"type": "object", "description": "The other parameters"},
                                         **_email(),
-                                        **_START,
+                                        **START,
                                     },
                                     # One file part per upload parameter, named after it.
                                     "additionalProperties": {"type": "string", "format": "binary"},
@@ -208,15 +112,14 @@ def openapi_spec() -> dict:
                         },
                     },
                     "responses": {
-                        **_ok("Accepted", ref("JobAccepted"), "202"),
-                        "400": _error("Malformed request"),
-                        "404": _error("Unknown job type"),
-                        "409": _error("Idempotency-Key sent before with a different body"),
-                        "413": _error("Too large"),
-                        "415": _error("Unsupported content type"),
-                        "422": _error("Invalid parameters"),
-                        "429": _error("Over quota"),
-                        "503": _error("The job type cannot run on this server (its libraries are missing)"),
+                        **ok("Accepted", ref("JobAccepted"), "202"),
+                        "400": error("Malformed request"),
+                        "404": error("Unknown job type"),
+                        "409": error("Idempotency-Key sent before with a different body"),
+                        "413": error("Too large"),
+                        "415": error("Unsupported content type"),
+                        "422": error("Invalid parameters"),
+                        "503": error("The job type cannot run on this server (its libraries are missing)"),
                     },
                 },
                 "get": {
@@ -230,13 +133,13 @@ def openapi_spec() -> dict:
                         {
                             "name": "per_page",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
                         },
                         {
                             "name": "status",
                             "in": "query",
                             "description": "Only jobs in this status",
-                            "schema": {**_STATUS, "enum": [s for s in _STATUS["enum"] if s != "stopping"]},
+                            "schema": {"type": "string", "enum": list(status.ALL)},
                         },
                         {
                             "name": "type",
@@ -246,7 +149,7 @@ def openapi_spec() -> dict:
                         },
                     ],
                     "responses": {
-                        **_ok(
+                        **ok(
                             "A page of jobs",
                             {
                                 "type": "object",
@@ -259,7 +162,7 @@ def openapi_spec() -> dict:
                                 },
                             },
                         ),
-                        "400": _error("Bad paging"),
+                        "400": error("Bad paging"),
                     },
                 },
             },
@@ -267,15 +170,15 @@ def openapi_spec() -> dict:
                 "get": {
                     "summary": "Show a job",
                     "parameters": [job_id],
-                    "responses": {**_ok("The job", ref("Job")), **not_found},
+                    "responses": {**ok("The job", ref("Job")), **not_found},
                 },
                 "delete": {
                     "summary": "Cancel or stop a job",
                     "parameters": [job_id],
                     "responses": {
-                        **_ok("Canceled or stopping", ref("JobAccepted"), "202"),
+                        **ok("Canceled or stopping", ref("JobAccepted"), "202"),
                         **not_found,
-                        "409": _error("Already over"),
+                        "409": error("Already over"),
                     },
                 },
             },
@@ -288,7 +191,7 @@ def openapi_spec() -> dict:
                     ],
                     "responses": {
                         "200": {"description": "The file", "content": {"application/octet-stream": {"schema": {}}}},
-                        "404": _error("No such job or file, or not yours"),
+                        "404": error("No such job or file, or not yours"),
                     },
                 }
             },
@@ -297,9 +200,9 @@ def openapi_spec() -> dict:
                     "summary": "Run a job again as a new job",
                     "parameters": [job_id],
                     "responses": {
-                        **_ok("Accepted", ref("JobAccepted"), "202"),
+                        **ok("Accepted", ref("JobAccepted"), "202"),
                         **not_found,
-                        "409": _error("Type gone"),
+                        "409": error("Type gone"),
                     },
                 }
             },
@@ -313,7 +216,7 @@ def openapi_spec() -> dict:
         "security": [{}, {"bearer": []}],
     }
     for operation in (op for path in spec["paths"].values() for op in path.values()):
-        operation["responses"].setdefault("401", _error("The bearer token is not valid"))
+        operation["responses"].setdefault("401", error("The bearer token is not valid"))
         # Any call may need Redis (a bearer token is looked up there): while it is away, 503.
-        operation["responses"].setdefault("503", _error("Spool's database is unreachable for the moment"))
+        operation["responses"].setdefault("503", error("Spool's database is unreachable for the moment"))
     return spec

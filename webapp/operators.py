@@ -13,12 +13,14 @@ from rq import Queue
 from rq.cron import CronScheduler, get_cron_job_ids
 from rq.serializers import JSONSerializer
 
-from jobs.runtime import SpoolJob, queue
-from webapp import auth, store
+from jobs.core import status
+from jobs.core.job import SpoolJob
+from jobs.core.keys import Meta
+from webapp import auth, repository, resources, snapshots
+from webapp.exceptions import Conflict
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
-STATUSES = ("queued", "scheduled", "deferred", "started", "finished", "failed", "stopped", "canceled")
 # How many of the newest ids are read from each registry when searching.
 SCAN = 500
 SHOWN = 200
@@ -63,12 +65,12 @@ def logout():
     return redirect(url_for("pages.index"), code=303)
 
 
-def _candidate_ids(status: str | None) -> list[str]:
+def _candidate_ids(state: str | None) -> list[str]:
     """Ids of the jobs RQ still knows, from every queue's registries (or those of one status)."""
-    connection = store.redis()
+    connection = resources.redis()
     ids: list[str] = []
     for name in sorted({q.name for q in Queue.all(connection=connection)}):
-        q = queue(name, connection)
+        q = resources.queue(name)
         registries = {
             "scheduled": q.scheduled_job_registry,
             "deferred": q.deferred_job_registry,
@@ -78,29 +80,29 @@ def _candidate_ids(status: str | None) -> list[str]:
             "stopped": q.failed_job_registry,  # RQ files stopped jobs with the failed ones
             "canceled": q.canceled_job_registry,
         }
-        if status in (None, "queued"):
+        if state in (None, status.QUEUED):
             ids += q.get_job_ids(0, SCAN)
-        for registry in {id(r): r for s, r in registries.items() if status in (None, s)}.values():
+        for registry in {id(r): r for s, r in registries.items() if state in (None, s)}.values():
             ids += registry.get_job_ids(-SCAN, -1, cleanup=False)
     return list(dict.fromkeys(ids))
 
 
-def search(*, job_id: str = "", type_name: str = "", owner: str = "", status: str = "") -> list[SpoolJob]:
+def search(*, job_id: str = "", type_name: str = "", owner: str = "", state: str = "") -> list[SpoolJob]:
     """Jobs matching every filter given, newest first."""
     if job_id:
-        job = store.fetch(job_id)
+        job = repository.fetch(job_id)
         found = [job] if job else []
     elif owner:
-        found, _ = store.list_for(owner, page=1, per_page=SCAN)
+        found, _ = repository.list_for(owner, page=1, per_page=SCAN)
     else:
-        ids = _candidate_ids(status or None)
-        found = [j for j in SpoolJob.fetch_many(ids, connection=store.redis(), serializer=JSONSerializer) if j]
+        ids = _candidate_ids(state or None)
+        found = [j for j in SpoolJob.fetch_many(ids, connection=resources.redis(), serializer=JSONSerializer) if j]
     matches = [
         j
         for j in found
-        if (not type_name or j.meta.get("type") == type_name)
-        and (not owner or j.meta.get("owner") == owner)
-        and (not status or store.status_of(j, refresh=False) == status)
+        if (not type_name or Meta.of(j).type == type_name)
+        and (not owner or Meta.of(j).owner == owner)
+        and (not state or status.of(j, refresh=False) == state)
     ]
     matches.sort(key=lambda j: j.created_at or 0, reverse=True)
     return matches[:SHOWN]
@@ -116,19 +118,22 @@ def home():
 def jobs():
     """Search every user's jobs by id, type, owner and status."""
     filters = {k: request.args.get(k, "").strip() for k in ("job_id", "type_name", "owner", "status")}
-    if filters["status"] and filters["status"] not in STATUSES:
-        abort(400, description=f"status must be one of {', '.join(STATUSES)}.")
-    rows = [{**store.summary(j), "owner": j.meta.get("owner")} for j in search(**filters)]
-    return render_template("ops/jobs.html", jobs=rows, filters=filters, statuses=STATUSES, shown=SHOWN)
+    if filters["status"] and filters["status"] not in status.ALL:
+        abort(400, description=f"status must be one of {', '.join(status.ALL)}.")
+    found = search(
+        job_id=filters["job_id"], type_name=filters["type_name"], owner=filters["owner"], state=filters["status"]
+    )
+    rows = [{**snapshots.summary(j), "owner": Meta.of(j).owner} for j in found]
+    return render_template("ops/jobs.html", jobs=rows, filters=filters, statuses=status.ALL, shown=SHOWN)
 
 
 @bp.post("/jobs/<job_id>/stop")
 def stop(job_id: str):
     """Cancel a waiting job or stop a running one, whoever owns it."""
-    job = store.fetch(job_id) or abort(404, description="There is no such job.")
+    job = repository.fetch(job_id) or abort(404, description="There is no such job.")
     try:
-        store.cancel(job)
-    except store.Conflict as exc:
+        repository.cancel(job)
+    except Conflict as exc:
         abort(409, description=str(exc))
     return redirect(url_for("ops.jobs", job_id=job_id), code=303)
 
@@ -139,12 +144,12 @@ def _when(dt) -> str | None:
 
 def schedule_entries() -> list[dict]:
     """Each periodic entry of each running clock, with its next and last run."""
-    connection = store.redis()
+    connection = resources.redis()
     entries = []
     for scheduler in CronScheduler.all(connection=connection):
         for cron_job in scheduler.get_jobs():
             last_ids = get_cron_job_ids(cron_job.name, connection, 0, 0)
-            last = store.fetch(last_ids[0]) if last_ids else None
+            last = repository.fetch(last_ids[0]) if last_ids else None
             entries.append(
                 {
                     "name": cron_job.name,
@@ -153,7 +158,7 @@ def schedule_entries() -> list[dict]:
                     "every": f"every {cron_job.interval} s" if cron_job.interval else cron_job.cron,
                     "last_run": _when(cron_job.latest_enqueue_time),
                     "next_run": _when(cron_job.next_enqueue_time),
-                    "last_job": store.summary(last) if last else None,
+                    "last_job": snapshots.summary(last) if last else None,
                 }
             )
     return entries

@@ -6,11 +6,11 @@ import time
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from jobs import catalogue
-from jobs.params import ParamsError
-from jobs.settings import settings
-from webapp import present, store, submission
+from jobs.core import catalogue, status
+from jobs.core.exceptions import ParamsError
+from webapp import present, repository, resources, snapshots, submission
 from webapp.auth import current_owner, owner_id
+from webapp.exceptions import Conflict, Unavailable
 
 bp = Blueprint("pages", __name__)
 PER_PAGE = 20
@@ -20,19 +20,23 @@ RECENT = 3  # latest jobs shown above the catalogue
 @bp.app_context_processor
 def _presenters() -> dict:
     return {
-        "status_label": present.status_label,
-        "status_labels": present.STATUS_LABELS,
+        "status_label": status.label,
+        "status_vocabulary": {
+            "labels": status.LABELS,
+            "active": [s for s in status.ALL if s in status.ACTIVE],
+            "terminal": [s for s in status.ALL if s in status.TERMINAL],
+        },
         "when": present.when,
         "result_view": present.result_view,
         "value_text": present.value_text,
-        "active": present.ACTIVE,
-        "terminal": present.TERMINAL,
+        "active": status.ACTIVE,
+        "terminal": status.TERMINAL,
     }
 
 
 @bp.app_context_processor
 def _submission_limits() -> dict:
-    return {"email_enabled": submission.email_enabled(), "max_upload_mb": settings.max_upload_mb}
+    return {"email_enabled": submission.email_enabled(), "max_upload_mb": resources.settings().max_upload_mb}
 
 
 def _job_type(name: str) -> catalogue.JobType:
@@ -61,7 +65,7 @@ def form_values(job_type: catalogue.JobType, form) -> dict:
 def index():
     """Show the catalogue of job types, and the user's latest jobs."""
     owner = current_owner()
-    recent = [store.summary(j) for j in store.list_for(owner, per_page=RECENT)[0]] if owner else []
+    recent = [snapshots.summary(j) for j in repository.list_for(owner, per_page=RECENT)[0]] if owner else []
     return render_template("index.html", job_types=catalogue.public().values(), recent=recent)
 
 
@@ -72,7 +76,7 @@ def new(type_name: str):
     if request.method == "GET":
         values = {}
         if request.args.get("from"):  # "change values and run": start from an earlier job's values
-            values = store.get(request.args["from"], owner_id()).kwargs
+            values = repository.get(request.args["from"], owner_id()).kwargs
         return render_template("form.html", job_type=job_type, values=values, errors={})
     values = form_values(job_type, request.form)
     try:
@@ -80,9 +84,9 @@ def new(type_name: str):
         clean, email = submission.clean(job_type, values, request.files, request.form.get("notify_email"))
     except ParamsError as exc:
         return render_template("form.html", job_type=job_type, values=request.form, errors=exc.fields), 422
-    except submission.Unavailable as exc:
+    except Unavailable as exc:
         abort(503, description=str(exc))
-    job = store.submit(job_type, clean, owner=owner_id(), notify_email=email, start_at=start_at)
+    job = repository.submit(job_type, clean, owner=owner_id(), notify_email=email, start_at=start_at)
     return redirect(url_for("pages.job", job_id=job.id), code=303)
 
 
@@ -90,18 +94,18 @@ def new(type_name: str):
 def jobs():
     """List the user's jobs, newest first, filtered by status and type."""
     page = max(request.args.get("page", 1, type=int), 1)
-    status = request.args.get("status") or None
+    state = request.args.get("status") or None
     type_name = request.args.get("type") or None
-    items, total = store.list_for(owner_id(), page=page, per_page=PER_PAGE, status=status, type_name=type_name)
+    items, total = repository.list_for(owner_id(), page=page, per_page=PER_PAGE, state=state, type_name=type_name)
     return render_template(
         "jobs.html",
-        jobs=[store.summary(j) for j in items],
+        jobs=[snapshots.summary(j) for j in items],
         page=page,
         total=total,
         per_page=PER_PAGE,
-        status=status,
+        status=state,
         type_name=type_name,
-        statuses=present.STATUS_LABELS,
+        statuses=status.LABELS,
         job_types=catalogue.public().values(),
     )
 
@@ -109,7 +113,7 @@ def jobs():
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     """Show a job live: progress, log, then its result or error."""
-    snapshot = store.snapshot(store.get(job_id, owner_id()))
+    snapshot = snapshots.snapshot(repository.get(job_id, owner_id()))
     job_type = catalogue.public().get(snapshot["type"] or "")
     return render_template("job.html", job=snapshot, job_type=job_type, now=time.time())
 
@@ -118,8 +122,8 @@ def job(job_id: str):
 def cancel(job_id: str):
     """Cancel a waiting job or stop a running one."""
     try:
-        store.cancel(store.get(job_id, owner_id()))
-    except store.Conflict:
+        repository.cancel(repository.get(job_id, owner_id()))
+    except Conflict:
         pass  # it ended meanwhile; the page shows how
     return redirect(url_for("pages.job", job_id=job_id), code=303)
 
@@ -128,7 +132,7 @@ def cancel(job_id: str):
 def retry(job_id: str):
     """Run a job again with the same values."""
     try:
-        job = store.resubmit(store.get(job_id, owner_id()), owner=owner_id())
-    except store.Conflict as exc:
+        job = repository.resubmit(repository.get(job_id, owner_id()), owner=owner_id())
+    except Conflict as exc:
         abort(409, description=str(exc))
     return redirect(url_for("pages.job", job_id=job.id), code=303)

@@ -13,24 +13,6 @@ MAX_TABLE_ROWS = 1000
 MAX_FIELDS = 20  # a result's plain values (numbers, words) are shown as labelled cards, up to this many
 SCALARS = (str, int, float, bool, type(None))
 
-# RQ's status names, in the words a person reads on a badge.
-STATUS_LABELS = {
-    "queued": "Waiting",
-    "scheduled": "Scheduled",
-    "deferred": "Waiting for another job",
-    "started": "Running",
-    "finished": "Done",
-    "failed": "Failed",
-    "stopped": "Stopped",
-    "canceled": "Canceled",
-}
-ACTIVE = ("queued", "scheduled", "deferred", "started")
-TERMINAL = ("finished", "failed", "stopped", "canceled")
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.capitalize())
-
 
 def when(iso: str | None) -> Markup:
     """An ISO timestamp as a <time> in UTC, which the page's script shows in the reader's own zone."""

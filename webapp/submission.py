@@ -2,7 +2,7 @@
 uploaded files and its notify_email, and storing the files in Redis.
 
     values, email = submission.clean(job_type, params, request.files, notify_email)
-    job = store.submit(job_type, values, owner=owner_id(), notify_email=email)
+    job = repository.submit(job_type, values, owner=owner_id(), notify_email=email)
 """
 
 from __future__ import annotations
@@ -10,26 +10,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from flask import abort, current_app
+from flask import abort
 from werkzeug.datastructures import FileStorage
 
-from jobs import files
-from jobs.catalogue import JobType
-from jobs.params import ParamsError
-from jobs.settings import settings
-from webapp import store
+from jobs.core import files
+from jobs.core.catalogue import JobType
+from jobs.core.exceptions import ParamsError
+from webapp.exceptions import Unavailable
+from webapp.resources import redis, settings
 
 EMAIL = re.compile(r"[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
 # Stands in for a file while the other values are checked, so nothing is stored for a 422.
 _PENDING = "0" * 32
 
 
-class Unavailable(Exception):
-    """The job type cannot run here (its libraries are missing); the message says why."""
-
-
 def email_enabled() -> bool:
-    return bool(current_app.config["SMTP_URL"])
+    return bool(settings().smtp_url)
 
 
 def clean_email(value) -> str | None:
@@ -62,6 +58,7 @@ def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict,
     if not isinstance(params, dict):
         raise ParamsError({"params": "must be a JSON object of parameter names to values"})
     values = dict(params)
+    limit_mb = settings().max_upload_mb
     given = {name: uploaded.get(name) for name in job_type.uploads}
     given = {name: f for name, f in given.items() if f is not None and f.filename}
     wrong = {
@@ -72,8 +69,8 @@ def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict,
     if wrong:
         raise ParamsError(wrong)
     for name, upload in given.items():
-        if _size(upload) > files.max_bytes():
-            abort(413, description=f"The file for {name} is larger than the {settings.max_upload_mb} MB limit.")
+        if _size(upload) > files.max_bytes(limit_mb):
+            abort(413, description=f"The file for {name} is larger than the {limit_mb} MB limit.")
         values[name] = _PENDING
     email = clean_email(notify_email)
     try:
@@ -85,10 +82,10 @@ def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict,
                 for n, m in exc.fields.items()
             }
         ) from None
-    ttl = current_app.config["RESULT_TTL"] + 24 * 3600  # a queued job may wait a while before it runs
+    ttl = settings().result_ttl + 24 * 3600  # a queued job may wait a while before it runs
     for name, upload in given.items():
         data = upload.read()
-        clean_values[name] = files.save_upload(store.redis(), upload.filename, upload.mimetype, data, ttl)
+        clean_values[name] = files.save_upload(redis(), upload.filename, upload.mimetype, data, ttl, limit_mb)
     return clean_values, email
 
 

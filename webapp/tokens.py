@@ -21,10 +21,11 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from webapp import store
+from jobs.core import keys
+from webapp.resources import redis
 
-BY_HASH = "spool:tokens:by-hash"
-BY_NAME = "spool:tokens:by-name"
+BY_HASH = keys.TOKENS_BY_HASH
+BY_NAME = keys.TOKENS_BY_NAME
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 cli = AppGroup("tokens", help="Issue, list and revoke API tokens.")
@@ -45,7 +46,7 @@ def create(name: str) -> str:
     token = "spool_" + secrets.token_urlsafe(32)
     digest = _digest(token)
     record = json.dumps({"hash": digest, "created_at": time.time()})
-    connection = store.redis()
+    connection = redis()
     if not connection.hsetnx(BY_NAME, name, record):
         raise ValueError(f"a token named {name!r} exists; revoke it first")
     connection.hset(BY_HASH, digest, name)
@@ -54,12 +55,12 @@ def create(name: str) -> str:
 
 def resolve(token: str) -> str | None:
     """The name of the token, or None when it is unknown or revoked."""
-    name = store.redis().hget(BY_HASH, _digest(token))
+    name = redis().hget(BY_HASH, _digest(token))
     return name.decode() if name else None
 
 
 def revoke(name: str) -> bool:
-    connection = store.redis()
+    connection = redis()
     record = connection.hget(BY_NAME, name)
     if record is None:
         return False
@@ -71,7 +72,7 @@ def revoke(name: str) -> bool:
 
 
 def all_tokens() -> list[dict]:
-    records = store.redis().hgetall(BY_NAME)
+    records = redis().hgetall(BY_NAME)
     return sorted(
         ({"name": n.decode(), "created_at": json.loads(r)["created_at"]} for n, r in records.items()),
         key=lambda t: t["name"],

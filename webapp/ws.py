@@ -14,10 +14,10 @@ from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from simple_websocket import ConnectionClosed
 
-from jobs import events
-from webapp import store
+from jobs.core import status
+from webapp import repository, snapshots
 from webapp.auth import check_origin, current_owner
-from webapp.hub import Hub
+from webapp.hub import GONE, Hub
 
 bp = Blueprint("ws", __name__)
 sock = Sock()
@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
 @bp.before_request
 def _guard():
     check_origin()
-    store.get(request.view_args["job_id"], current_owner() or "")
+    repository.get(request.view_args["job_id"], current_owner() or "")
     # Decline permessage-deflate, which browsers offer: the messages are a few hundred bytes,
     # a compressor per socket cost 130 KB each (240 MB for 1,000 sockets), and uncompressed,
     # one frame built once serves every socket watching a job.
@@ -56,10 +56,10 @@ def _write(ws, frames: bytes) -> None:
 
 
 def _snapshot(job_id: str) -> dict:
-    job = store.fetch(job_id)
+    job = repository.fetch(job_id)
     if job is None:
         raise NoSuchJobError(job_id)
-    snapshot = store.snapshot(job)
+    snapshot = snapshots.snapshot(job)
     return {**snapshot, "type": "snapshot", "job_type": snapshot["type"]}
 
 
@@ -80,7 +80,7 @@ def _stream(ws, job_id: str, watcher) -> None:
     snapshot = _snapshot(job_id)
     _send(ws, snapshot)
     last_seq = snapshot["seq"]
-    if snapshot["status"] in events.TERMINAL:
+    if snapshot["status"] in status.TERMINAL:
         return
     while ws.connected:
         delivery = watcher.get(timeout=IDLE_CHECK)
@@ -92,10 +92,10 @@ def _stream(ws, job_id: str, watcher) -> None:
             if delivery.seq > last_seq:
                 frames.append(delivery.frame)
                 last_seq = delivery.seq
-                status = delivery.event.get("status") if delivery.event["type"] == "status" else None
-                final = status in events.TERMINAL
+                new_status = delivery.event.get("status") if delivery.event["type"] == "status" else None
+                final = new_status in status.TERMINAL
                 # Only a retry sends a started job back to waiting: the page needs the attempt number.
-                retried = retried or status in store.WAITING
+                retried = retried or new_status in status.WAITING
                 if final:
                     break
             delivery = watcher.get_nowait()
@@ -108,7 +108,7 @@ def _stream(ws, job_id: str, watcher) -> None:
             _send(ws, _snapshot(job_id))
         if delivery is None:
             continue
-        if delivery.kind == "check" and delivery.event["status"] == "gone":
+        if delivery.kind == "check" and delivery.event["status"] == GONE:
             return
         elif delivery.kind == "close":  # this process is going away; the client reconnects elsewhere
             ws.close(reason=SERVICE_RESTART, message="The server is restarting; reconnect.")
@@ -118,7 +118,7 @@ def _stream(ws, job_id: str, watcher) -> None:
                 snapshot = _snapshot(job_id)
             except RedisError:  # Redis is away: the hub resyncs every socket when it is back
                 continue
-            final = snapshot["status"] in events.TERMINAL
+            final = snapshot["status"] in status.TERMINAL
             if snapshot["seq"] > last_seq or final:
                 _send(ws, snapshot)
                 last_seq = snapshot["seq"]

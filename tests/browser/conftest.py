@@ -64,10 +64,3 @@ def new_context(chromium, live_server):
 @pytest.fixture
 def page(new_context):
     return new_context().new_page()
-
-
-def submit(page, job_type: str, **params) -> str:
-    """Submit through the API on the page's own cookie; return the job id."""
-    response = page.request.post("/api/jobs", data={"type": job_type, "params": params})
-    assert response.status == 202, response.text()
-    return response.json()["id"]

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import submit
+from tests.browser.pages import submit
 
 
 def test_form_errors_show_next_to_their_fields_with_values_kept(page, live_server):

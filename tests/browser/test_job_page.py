@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import submit
+from tests.browser.pages import submit
 
 # Record every value the progress bar, the status and the elapsed time take, however briefly.
 WATCH = """

@@ -7,12 +7,11 @@ import signal
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import submit
-from tests.conftest import LiveServer
+from tests.browser.pages import submit
 
 
-def test_the_page_says_when_its_connection_drops_and_comes_back(new_context, worker):
-    server = LiveServer()
+def test_the_page_says_when_its_connection_drops_and_comes_back(new_context, start_web, worker):
+    server = start_web()
     context = new_context(base_url=server.url)
     try:
         page = context.new_page()
@@ -26,11 +25,10 @@ def test_the_page_says_when_its_connection_drops_and_comes_back(new_context, wor
         server.process.wait()
         expect(page.locator("#live")).to_have_text("connection lost, reconnecting…")
 
-        server = LiveServer(port=server.port)
+        start_web(port=server.port)
         expect(page.locator("#live")).to_have_text("back online")
         expect(page.locator("#live")).to_be_hidden()
         assert page.request.delete(f"/api/jobs/{job_id}").status == 202
         expect(page.locator("#status")).to_have_text("Stopped")  # the new socket streams again
     finally:
         context.close()  # its socket would hold up the server's graceful stop
-        server.stop()

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import OPERATOR_PASSWORD, LiveServer, wait_for
+from tests.clients import OPERATOR_PASSWORD
+from tests.helpers import wait_for
 
 PAYLOAD = '<img src=x onerror="window.pwned=1">'
 
 
 @pytest.fixture
-def operator_server(redis_server):
-    server = LiveServer(env={"OPERATOR_PASSWORD": OPERATOR_PASSWORD})
-    yield server
-    server.stop()
+def operator_server(start_web):
+    return start_web({"OPERATOR_PASSWORD": OPERATOR_PASSWORD})
 
 
 def test_the_dashboard_shows_a_failed_job_inert_and_requeues_it(chromium, operator_server, worker):

@@ -8,41 +8,41 @@ import signal
 import time
 
 from tests.clients import read_until_closed
-from tests.conftest import api_submit, wait_for, wait_status
-from tests.faults.conftest import gone, horse_of, markers
+from tests.helpers import markers, wait_for
+from tests.processes import gone
 
 
-def test_a_killed_work_horse_fails_its_job_at_once_with_a_reason(client, fast_worker, marker_dir):
+def test_a_killed_work_horse_fails_its_job_at_once_with_a_reason(api, fast_worker, marker_dir):
     worker = fast_worker()
-    job_id = api_submit(client, "attempts_once", marker_dir=str(marker_dir), block_first=60)
+    job_id = api.submit("attempts_once", marker_dir=str(marker_dir), block_first=60)
     wait_for(lambda: (marker_dir / "attempt-1").exists(), 30, "the job to start")
-    os.kill(horse_of(worker), signal.SIGKILL)
+    os.kill(worker.wait_work_horse(), signal.SIGKILL)
 
-    job = wait_status(client, job_id, "failed")
+    job = api.wait_status(job_id, "failed")
     assert "stopped unexpectedly" in job["error"]["message"]
     assert "signal 9" in job["error"]["detail"]
     assert markers(marker_dir) == ["attempt-1"]
     # The worker lives on and takes the next job.
     assert worker.process.poll() is None
-    assert wait_status(client, api_submit(client, "steps", n=1), "finished")["result"] == {"steps": 1}
+    assert api.wait_status(api.submit("steps", n=1), "finished")["result"] == {"steps": 1}
 
 
-def test_a_killed_work_horse_is_retried_when_its_type_allows(client, fast_worker, marker_dir):
+def test_a_killed_work_horse_is_retried_when_its_type_allows(api, fast_worker, marker_dir):
     worker = fast_worker()
-    job_id = api_submit(client, "attempts", marker_dir=str(marker_dir), block_first=60)
+    job_id = api.submit("attempts", marker_dir=str(marker_dir), block_first=60)
     wait_for(lambda: (marker_dir / "attempt-1").exists(), 30, "the first attempt to start")
-    os.kill(horse_of(worker), signal.SIGKILL)
+    os.kill(worker.wait_work_horse(), signal.SIGKILL)
 
-    job = wait_status(client, job_id, "finished", "failed")
+    job = api.wait_status(job_id, "finished", "failed")
     assert job["status"] == "finished", job["error"]
     assert job["result"] == {"attempt": 2}
     assert job["attempt"] == 2
     assert markers(marker_dir) == ["attempt-1", "attempt-2", "done-2"]
 
 
-def test_a_job_over_its_time_limit_fails_saying_so(client, fast_worker):
+def test_a_job_over_its_time_limit_fails_saying_so(api, fast_worker):
     fast_worker()
-    job = wait_status(client, api_submit(client, "overrun", seconds=30), "failed")
+    job = api.wait_status(api.submit("overrun", seconds=30), "failed")
     assert job["error"]["message"] == "The job timed out after 1 second."
     assert "JobTimeoutException" in job["error"]["detail"]
 
@@ -51,7 +51,7 @@ def test_a_killed_worker_s_job_is_retried_by_a_survivor_within_seconds(browser, 
     doomed = fast_worker()
     job_id = browser.submit("attempts", marker_dir=str(marker_dir), block_first=60)
     wait_for(lambda: (marker_dir / "attempt-1").exists(), 30, "the first attempt to start")
-    horse = horse_of(doomed)
+    horse = doomed.wait_work_horse()
     survivor = fast_worker()
     ws = browser.socket(job_id)
     assert ws.recv()  # the first snapshot: the socket is live before the crash
@@ -72,28 +72,28 @@ def test_a_killed_worker_s_job_is_retried_by_a_survivor_within_seconds(browser, 
     assert survivor.process.poll() is None
 
 
-def test_a_killed_worker_s_job_without_retries_fails_as_abandoned(client, fast_worker, marker_dir):
+def test_a_killed_worker_s_job_without_retries_fails_as_abandoned(api, fast_worker, marker_dir):
     doomed = fast_worker()
-    job_id = api_submit(client, "attempts_once", marker_dir=str(marker_dir), block_first=60)
+    job_id = api.submit("attempts_once", marker_dir=str(marker_dir), block_first=60)
     wait_for(lambda: (marker_dir / "attempt-1").exists(), 30, "the job to start")
     fast_worker()
     os.killpg(doomed.pid, signal.SIGKILL)
 
-    job = wait_status(client, job_id, "failed", timeout=30)
+    job = api.wait_status(job_id, "failed", timeout=30)
     assert job["error"]["message"] == "The worker running this job disappeared before it finished."
     assert markers(marker_dir) == ["attempt-1"]
 
 
-def test_a_job_asked_to_stop_after_its_worker_died_is_not_retried(client, fast_worker, marker_dir):
+def test_a_job_asked_to_stop_after_its_worker_died_is_not_retried(client, api, fast_worker, marker_dir):
     doomed = fast_worker()
-    job_id = api_submit(client, "attempts", marker_dir=str(marker_dir), block_first=60)
+    job_id = api.submit("attempts", marker_dir=str(marker_dir), block_first=60)
     wait_for(lambda: (marker_dir / "attempt-1").exists(), 30, "the first attempt to start")
     os.killpg(doomed.pid, signal.SIGKILL)
     # Nobody can stop it now; its owner asks anyway, before the survivors notice it was abandoned.
     assert client.delete(f"/api/jobs/{job_id}").get_json()["status"] == "stopping"
     fast_worker()
 
-    job = wait_status(client, job_id, "stopped", "finished", "failed", timeout=30)
+    job = api.wait_status(job_id, "stopped", "finished", "failed", timeout=30)
     assert job["status"] == "stopped"
     assert job["error"]["message"] == "The job was stopped on request."
     assert markers(marker_dir) == ["attempt-1"]

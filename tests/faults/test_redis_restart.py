@@ -5,13 +5,13 @@ themselves once it is back."""
 import requests
 
 from tests.clients import Browser, read_until_closed
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
-def test_jobs_survive_a_redis_restart_and_everyone_reconnects(own_redis, own_worker, web_on):
+def test_jobs_survive_a_redis_restart_and_everyone_reconnects(own_redis, own_worker, own_web):
     # A generous grace: the running job's heartbeat must not lapse while Redis is down.
     worker = own_worker(env={"HEARTBEAT_GRACE": "30"})
-    web = web_on()
+    web = own_web()
     browser = Browser(web)
     done = browser.submit("steps", n=2)
     browser.wait_status(done, "finished")

@@ -3,9 +3,9 @@
 import json
 import time
 
-from jobs.retry import Backoff, intervals
+from jobs.core import keys
+from jobs.core.retry import Backoff, intervals
 from tests.clients import read_until_closed
-from tests.conftest import api_submit
 
 
 def test_intervals_grow_exponentially_up_to_the_cap_within_the_jitter():
@@ -39,12 +39,12 @@ def test_a_retried_job_shows_its_attempt_and_next_try_live(browser, start_worker
     assert final["retry_at"] is None
 
 
-def test_a_job_is_never_seen_waiting_for_its_retry_on_the_attempt_that_failed(client, redis, worker):
+def test_a_job_is_never_seen_waiting_for_its_retry_on_the_attempt_that_failed(api, redis, worker):
     # Read the job's hash as fast as Redis answers while it fails and is scheduled to retry:
     # the status "scheduled" comes with one retry fewer in the same write, never before it.
     for _ in range(10):
-        job_id = api_submit(client, "retry_later")
+        job_id = api.submit("retry_later")
         deadline = time.monotonic() + 30
-        while (job := redis.hgetall(f"rq:job:{job_id}")).get(b"status") != b"scheduled":
+        while (job := redis.hgetall(keys.job_key(job_id))).get(b"status") != b"scheduled":
             assert time.monotonic() < deadline, f"job {job_id} was not scheduled to retry"
         assert job[b"retries_left"] == b"2", job

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import WorkerProcess, wait_for
-from tests.faults.conftest import FAST, children, gone, own_client
+from jobs.core import keys
+from tests.helpers import wait_for
 
 JOBS = 1000
 WORKERS = 4
@@ -20,30 +20,14 @@ CHAOS_ACTIONS = 60
 TERMINAL = {"finished", "failed", "stopped", "canceled"}
 
 
-def horses(workers) -> list[int]:
-    found = []
-    for worker in workers:
-        for child in children(worker.pid):
-            try:
-                if os.getpgid(child) == child and not gone(child):
-                    found.append(child)
-            except ProcessLookupError:
-                pass
-    return found
-
-
 @pytest.mark.soak
 @pytest.mark.timeout(900)
-def test_a_thousand_jobs_under_chaos_are_all_accounted_for(own_redis):
-    from webapp import create_app
+def test_a_thousand_jobs_under_chaos_are_all_accounted_for(own_redis, own_worker, make_app):
+    redis = own_redis.client()
+    client = make_app(REDIS_URL=own_redis.url).test_client()
 
-    redis = own_client(own_redis)
-    app = create_app({"TESTING": True, "REDIS_URL": own_redis.url})
-    client = app.test_client()
-    env = {**FAST, "HEARTBEAT_GRACE": "3", "REDIS_URL": own_redis.url}
-
-    def start_worker() -> WorkerProcess:
-        return WorkerProcess(env=env).wait_ready(redis)
+    def start_worker():
+        return own_worker(env={"HEARTBEAT_GRACE": "3"})
 
     workers = [start_worker() for _ in range(WORKERS)]
     started_at = time.monotonic()
@@ -59,10 +43,7 @@ def test_a_thousand_jobs_under_chaos_are_all_accounted_for(own_redis):
             assert again.get_json()["id"] == ids[-1]
 
     def statuses() -> Counter:
-        with redis.pipeline(transaction=False) as pipe:
-            for job_id in ids:
-                pipe.hget(f"rq:job:{job_id}", "status")
-            return Counter((s or b"gone").decode() for s in pipe.execute())
+        return Counter(s or "gone" for s in keys.statuses(redis, ids))
 
     horses_killed = workers_killed = 0
     try:
@@ -71,7 +52,7 @@ def test_a_thousand_jobs_under_chaos_are_all_accounted_for(own_redis):
                 break
             time.sleep(rng.uniform(0.3, 1.2))  # the chaos loop's pace, not a synchronisation
             if rng.random() < 0.75:
-                running = horses(workers)
+                running = [horse for worker in workers for horse in worker.work_horses()]
                 if running:
                     os.kill(rng.choice(running), signal.SIGKILL)
                     horses_killed += 1
@@ -98,7 +79,7 @@ def test_a_thousand_jobs_under_chaos_are_all_accounted_for(own_redis):
         job_id: [tuple(map(float, r.split())) for r in redis.lrange(f"soak:runs:{job_id}", 0, -1)] for job_id in ids
     }
     effects = sum(redis.exists(f"soak:effect:{job_id}") for job_id in ids)
-    failed = [job_id for job_id in ids if redis.hget(f"rq:job:{job_id}", "status") == b"failed"]
+    failed = [job_id for job_id in ids if redis.hget(keys.job_key(job_id), "status") == b"failed"]
     reasons = Counter(client.get(f"/api/jobs/{job_id}").get_json()["error"]["message"] for job_id in failed)
     listed = client.get("/api/jobs?per_page=100").get_json()["total"]
     rerun = [spans for spans in runs.values() if len(spans) > 1]

@@ -3,8 +3,9 @@
 // statuses current, and result tables sort by any column.
 (() => {
   "use strict";
-  const TERMINAL = ["finished", "failed", "stopped", "canceled"];
-  const ACTIVE = ["queued", "scheduled", "deferred", "started"];
+  // The server's status vocabulary (jobs.core.status), so that no list of statuses is kept here.
+  const STATUSES = JSON.parse(document.body.dataset.statuses);
+  const TERMINAL = STATUSES.terminal, ACTIVE = STATUSES.active;
   const MAX_LOG_LINES = 1000;
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
@@ -55,7 +56,7 @@
 
   function jobPage(root) {
     const $ = (id) => document.getElementById(id);
-    const labels = JSON.parse(root.dataset.labels);
+    const labels = STATUSES.labels;
     const skew = Date.now() - parseFloat(root.dataset.now) * 1000; // browser clock minus server clock
     let status = root.dataset.status, lastSeq = -1, attempts = 0, dropped = false, everOpened = false;
     let polling = null, finishing = false, etaAt = null;
@@ -273,7 +274,7 @@
 
   // "My jobs": while a listed job is active, refresh the statuses every few seconds.
   function jobsList(table) {
-    const labels = JSON.parse(table.dataset.labels);
+    const labels = STATUSES.labels;
     const activeRows = () => Array.from(table.tBodies[0].rows).filter((r) => ACTIVE.includes(r.dataset.status));
     const timer = setInterval(() => {
       if (!activeRows().length) return clearInterval(timer);

@@ -18,9 +18,12 @@ from rq import Callback, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.serializers import JSONSerializer
 
-from jobs import runtime
-from jobs.catalogue import callback, job
-from jobs.settings import settings
+from jobs.core import keys
+from jobs.core.catalogue import callback, job
+from jobs.core.config import settings
+from jobs.core.job import SpoolJob
+from jobs.core.keys import Meta
+from jobs.core.queue import queue
 
 QUEUE = "default"
 RETRY = Retry(max=6, interval=[2, 10, 60, 300, 900, 3600])
@@ -37,17 +40,13 @@ def callbacks() -> dict:
     return {"on_success": Callback(on_success), "on_failure": Callback(on_failure), "on_stopped": Callback(on_stopped)}
 
 
-def _key(job_id: str, outcome: str, state: str) -> str:
-    return f"spool:mail:{job_id}:{outcome}:{state}"
-
-
 def _enqueue(ended, connection, outcome: str) -> None:
-    if not ended.meta.get("notify_email"):
+    if not Meta.of(ended).notify_email:
         return
     # SET NX: a callback that runs again (a restarted worker) does not enqueue a second email.
-    if not connection.set(_key(ended.id, outcome, "queued"), "1", nx=True, ex=settings.result_ttl):
+    if not connection.set(keys.mail_key(ended.id, outcome, "queued"), "1", nx=True, ex=settings.result_ttl):
         return
-    runtime.queue(QUEUE, connection).enqueue_call(
+    queue(QUEUE, connection).enqueue_call(
         send_job_email,
         kwargs={"job_id": ended.id, "outcome": outcome},
         retry=RETRY,
@@ -76,11 +75,12 @@ def on_stopped(ended, connection) -> None:
 
 
 def compose(ended, outcome: str) -> EmailMessage:
-    title = ended.description or ended.meta.get("type") or "Your job"
+    meta = Meta.of(ended)
+    title = ended.description or meta.type or "Your job"
     link = f"{settings.base_url}/jobs/{ended.id}"
     message = EmailMessage()
     message["From"] = settings.mail_from
-    message["To"] = ended.meta["notify_email"]
+    message["To"] = meta.notify_email
     message["Subject"] = f"Spool: {title} {SUBJECTS[outcome]}"
     lines = [f"Your job “{title}” {SUBJECTS[outcome]}."]
     if outcome == "failed":
@@ -117,14 +117,14 @@ def deliver(message: EmailMessage, url: str | None = None) -> None:
 def send_job_email(job_id: str, outcome: str) -> dict:
     """Email the person who ran a job how it ended, once."""
     connection = get_current_job().connection
-    sent = _key(job_id, outcome, "sent")
+    sent = keys.mail_key(job_id, outcome, "sent")
     if connection.exists(sent):
         return {"sent": False, "reason": "already sent"}
     try:
-        ended = runtime.SpoolJob.fetch(job_id, connection=connection, serializer=JSONSerializer)
+        ended = SpoolJob.fetch(job_id, connection=connection, serializer=JSONSerializer)
     except NoSuchJobError:
         return {"sent": False, "reason": "the job has expired"}
-    if not ended.meta.get("notify_email"):
+    if not Meta.of(ended).notify_email:
         return {"sent": False, "reason": "the job has no address to notify"}
     message = compose(ended, outcome)
     try:

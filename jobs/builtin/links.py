@@ -22,26 +22,14 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from pydantic import Field
 
-from jobs import files, job, log, progress
-from jobs.settings import settings
+from jobs import attach, job, log, progress, settings
+from jobs.builtin.exceptions import Permanent, Refused, Transient
 
 MAX_BODY = 5 * 1024 * 1024
 READ_CHUNK = 64 * 1024
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "Spool link checker"
-
-
-class Permanent(Exception):
-    """A failure that another try would repeat (a bad certificate, say); never retried."""
-
-
-class Refused(Permanent):
-    """A URL that Spool will not fetch (scheme or address)."""
-
-
-class Transient(Exception):
-    """A failure worth another try: a timeout, a dropped connection, a 429/502/503/504."""
 
 
 @dataclass
@@ -224,7 +212,7 @@ def check_links(
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     writer.writerows(rows)
-    files.attach("links.csv", buffer.getvalue(), "text/csv")
+    attach("links.csv", buffer.getvalue(), "text/csv")
     broken = sum(1 for o in results.values() if not o.ok)
     return {
         "checked": len(unique),

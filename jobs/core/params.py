@@ -16,17 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_core import core_schema
 
-
-class ParamsError(ValueError):
-    """Parameters that do not fit the signature; `fields` maps each name to what is wrong."""
-
-    def __init__(self, fields: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+from jobs.core.exceptions import ParamsError
 
 
 class Upload(str):
-    """A file parameter. In the job it is the id of the stored upload; see `jobs.files`."""
+    """A file parameter. In the job it is the id of the stored upload; see `jobs.core.files`."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source, handler):

@@ -15,8 +15,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from jobs import embeddings, files, job, progress
-from jobs.params import Upload
+from jobs import Upload, attach, job, open_upload, progress
+from jobs.builtin.texts import embeddings
 
 MAX_DOCUMENTS = 50_000
 MAX_MEMBERS_SHOWN = 50
@@ -71,7 +71,7 @@ def _from_jsonl(text: str, key: str) -> list[tuple[int, str]]:
 
 def read_documents(ref: str, column: str = "") -> list[tuple[int, str]]:
     """The non-empty documents of an uploaded file, each with its line or row number."""
-    upload = files.open_upload(ref)
+    upload = open_upload(ref)
     text = upload.text()
     kind = _kind(upload.name, upload.content_type)
     if kind == "csv":
@@ -103,7 +103,13 @@ def _csv(columns: list[str], rows: list[list]) -> str:
     return buffer.getvalue()
 
 
-@job(title="Semantic search", queue=embeddings.QUEUE, timeout="1h", requires=embeddings.missing)
+@job(
+    title="Semantic search",
+    queue=embeddings.QUEUE,
+    timeout="1h",
+    requires=embeddings.missing,
+    preload=embeddings.preload,
+)
 def semantic_search(
     file: TextFile,
     query: Annotated[str, Field(min_length=1, max_length=1000, description="What to look for, in your own words.")],
@@ -120,11 +126,13 @@ def semantic_search(
     best = np.argsort(-scores, kind="stable")[:top_k]
     columns = ["rank", "score", "line", "text"]
     rows = [[rank, round(float(scores[i]), 4), numbered[i][0], texts[i]] for rank, i in enumerate(best, start=1)]
-    files.attach("matches.csv", _csv(columns, rows), "text/csv")
+    attach("matches.csv", _csv(columns, rows), "text/csv")
     return {"query": query, "documents": len(texts), "table": {"columns": columns, "rows": rows}}
 
 
-@job(title="Cluster texts", queue=embeddings.QUEUE, timeout="1h", requires=embeddings.missing)
+@job(
+    title="Cluster texts", queue=embeddings.QUEUE, timeout="1h", requires=embeddings.missing, preload=embeddings.preload
+)
 def cluster_texts(
     file: TextFile,
     k: Annotated[int, Field(ge=2, le=20, description="How many clusters to form.")] = 5,
@@ -133,7 +141,7 @@ def cluster_texts(
     """Group the documents in a file by meaning, with a chart of the groups."""
     import numpy as np
 
-    from jobs import charts, clustering
+    from jobs.builtin.texts import charts, clustering
 
     numbered = read_documents(file, text_column)
     texts = [text for _, text in numbered]
@@ -161,9 +169,9 @@ def cluster_texts(
                 "members": [texts[i] for i in members[:MAX_MEMBERS_SHOWN]],
             }
         )
-    files.attach("clusters.png", charts.scatter_png(clustering.project_2d(vectors), labels), "image/png")
+    attach("clusters.png", charts.scatter_png(clustering.project_2d(vectors), labels), "image/png")
     rows = [[numbered[i][0], int(labels[i]) + 1, texts[i]] for i in range(len(texts))]
-    files.attach("clusters.csv", _csv(["line", "cluster", "text"], rows), "text/csv")
+    attach("clusters.csv", _csv(["line", "cluster", "text"], rows), "text/csv")
     return {
         "documents": len(texts),
         "clusters": clusters,

@@ -1,8 +1,8 @@
-"""The keys, channels and event writer that web and workers agree on.
+"""The event writer: how a job's status, progress and log lines reach the people watching.
 
 Every event for a job goes through `publish`, which numbers it (a `seq` that rises per
 job, kept in the job's own hash so it expires with it), optionally stores the latest meta,
-and publishes it, in one round trip.
+and publishes it on the job's channel, in one round trip. The web's hub reads the channel.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import json
 from redis import Redis
 from redis.commands.core import Script
 
-CHANNEL_PREFIX = "spool:events:"
-CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
-SEQ_FIELD = "spool_seq"
+from jobs.core import keys
+
 LOG_KEEP = 500
-TERMINAL = frozenset({"finished", "failed", "stopped", "canceled"})
 
 _PUBLISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -31,27 +29,6 @@ redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])
 return seq
 """
 _script = Script(None, _PUBLISH.encode())
-
-
-def job_key(job_id: str) -> str:
-    return f"rq:job:{job_id}"
-
-
-def channel(job_id: str) -> str:
-    return CHANNEL_PREFIX + job_id
-
-
-def log_key(job_id: str) -> str:
-    return f"spool:log:{job_id}"
-
-
-def owner_key(owner: str) -> str:
-    return f"spool:owner:{owner}"
-
-
-def stop_key(job_id: str) -> str:
-    """Marks a running job that its owner asked to stop, in case its worker is gone and cannot."""
-    return f"spool:stop:{job_id}"
 
 
 def publish(
@@ -69,12 +46,12 @@ def publish(
     An event for a job that no longer exists is dropped.
     """
     _script(
-        keys=[job_key(job_id), channel(job_id), log_key(job_id)],
+        keys=[keys.job_key(job_id), keys.channel(job_id), keys.log_key(job_id)],
         args=[
             json.dumps(event, separators=(",", ":")),
             json.dumps(meta, separators=(",", ":")) if meta is not None else "",
             log_line or "",
-            SEQ_FIELD,
+            keys.SEQ_FIELD,
             LOG_KEEP,
             log_ttl,
         ],

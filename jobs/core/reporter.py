@@ -17,8 +17,8 @@ from __future__ import annotations
 import threading
 import time
 
-from jobs import events
-from jobs.settings import settings
+from jobs.core import events
+from jobs.core.config import settings
 
 MAX_LOG_LINES_PER_FLUSH = 50
 MAX_LOG_LINE = 2000

@@ -10,14 +10,12 @@ from __future__ import annotations
 from rq import Queue, get_current_job
 from rq.registry import clean_registries
 
-from jobs import events, files
-from jobs.catalogue import job
-from jobs.runtime import queue
-from jobs.settings import connect
+from jobs.core import keys
+from jobs.core.catalogue import job
+from jobs.core.connection import connect
+from jobs.core.queue import queue
 
 BATCH = 500
-# Keys kept per job (its log, its result files and their index), named by the job's id.
-PER_JOB_PREFIXES = (events.log_key(""), files.files_key(""))
 
 
 def _connection():
@@ -26,10 +24,7 @@ def _connection():
 
 
 def _missing(connection, job_ids: list[str]) -> list[str]:
-    with connection.pipeline(transaction=False) as pipe:
-        for job_id in job_ids:
-            pipe.exists(events.job_key(job_id))
-        found = pipe.execute()
+    found = keys.existing(connection, job_ids)
     return [job_id for job_id, exists in zip(job_ids, found, strict=True) if not exists]
 
 
@@ -38,7 +33,7 @@ def sweep() -> dict:
     """Drop expired jobs from owner indexes, orphaned logs and files, and stale registry entries."""
     connection = _connection()
     forgotten = 0
-    for key in connection.scan_iter(match=events.owner_key("*"), count=BATCH):
+    for key in connection.scan_iter(match=keys.OWNER_PREFIX + "*", count=BATCH):
         cursor = 0
         while True:
             cursor, members = connection.zscan(key, cursor, count=BATCH)
@@ -48,9 +43,9 @@ def sweep() -> dict:
             if cursor == 0:
                 break
     orphans = 0
-    for prefix in PER_JOB_PREFIXES:
+    for prefix in keys.PER_JOB_PREFIXES:
         for key in connection.scan_iter(match=prefix + "*", count=BATCH):
-            job_id = key.decode().removeprefix(prefix).removesuffix(":index")
+            job_id = keys.job_id_in(key, prefix)
             if _missing(connection, [job_id]):
                 orphans += connection.delete(key)
     queues = Queue.all(connection=connection)

@@ -15,6 +15,8 @@ import logging
 import sys
 import time
 
+from jobs.core.keys import Meta
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -44,15 +46,15 @@ def logger(name: str) -> logging.Logger:
 
 def transition(job, status: str) -> None:
     """Log one job's change of status, with the id of the request that submitted it."""
-    meta = job.meta or {}
+    meta = Meta.of(job)
     logger("spool.jobs").info(
         "job",
         extra={
             "fields": {
                 "job_id": job.id,
-                "type": meta.get("type"),
+                "type": meta.type,
                 "status": status,
-                "request_id": meta.get("request_id"),
+                "request_id": meta.request_id,
                 "queue": job.origin,
                 "attempt": (job.number_of_retries or 0) + 1,
             }

@@ -1,19 +1,18 @@
-"""Settings that the web and the workers share, read once from the environment.
+"""Spool's one configuration source, read once from the environment by web and workers alike.
 
-    from jobs.settings import settings, connect
-    redis = connect()
+    from jobs.core.config import settings
+    settings.result_ttl
 
-Each has a safe default for a laptop; production values come from the environment.
+Each has a safe default for a laptop; production values come from the environment. The web
+app derives its Flask config from these (see webapp.config), so the two never disagree; a
+test or an embedding app that overrides one (`create_app({"SMTP_URL": ...})`) gets a copy
+with that value changed, used by every part of that app.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
-import redis
-from redis.driver_info import DriverInfo
-from redis.sentinel import Sentinel
+from dataclasses import dataclass, fields, replace
 
 DEV_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -78,33 +77,10 @@ class Settings:
             shutdown_grace=_int("WORKER_SHUTDOWN_GRACE", cls.shutdown_grace),
         )
 
+    def overridden(self, config: dict) -> Settings:
+        """A copy with each field whose upper-case name is a key of `config` set to its value."""
+        given = {f.name: config[f.name.upper()] for f in fields(self) if f.name.upper() in config}
+        return replace(self, **given) if given else self
+
 
 settings = Settings.from_env()
-
-
-_DRIVER_INFO = DriverInfo()
-
-
-def connect(url: str | None = None, *, pool_wait: float = 0, **kwargs) -> redis.Redis:
-    """Open a Redis client for a redis://, rediss:// or redis+sentinel:// URL.
-
-    A Sentinel URL names the sentinels and the service:
-    ``redis+sentinel://host1:26379,host2:26379/mymaster/0``. With `pool_wait` seconds, a
-    caller finding all `max_connections` in use waits that long for one instead of failing
-    at once with "Too many connections" (not for Sentinel, whose pool cannot wait).
-    """
-    url = url or settings.redis_url
-    kwargs.setdefault("health_check_interval", 30)
-    kwargs.setdefault("socket_keepalive", True)
-    kwargs.setdefault("retry_on_timeout", True)
-    # Made once: without it every new connection reads redis-py's version from its package
-    # metadata on disk (about a millisecond), and each work horse opens a new connection.
-    kwargs.setdefault("driver_info", _DRIVER_INFO)
-    if url.startswith("redis+sentinel://"):
-        hosts, _, rest = url.removeprefix("redis+sentinel://").partition("/")
-        service, _, db = rest.partition("/")
-        nodes = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1]) if ":" in h else 26379) for h in hosts.split(",")]
-        return Sentinel(nodes).master_for(service or "mymaster", db=int(db or 0), **kwargs)
-    if pool_wait:
-        return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(url, timeout=pool_wait, **kwargs))
-    return redis.Redis.from_url(url, **kwargs)

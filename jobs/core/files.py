@@ -5,8 +5,8 @@ with the job. In a job:
 
     @job(title="Count lines")
     def count_lines(data: Upload) -> dict:
-        upload = files.open_upload(data)          # .name, .content_type, .data, .text()
-        files.attach("lines.csv", csv_bytes, "text/csv")
+        upload = open_upload(data)          # .name, .content_type, .data, .text()
+        attach("lines.csv", csv_bytes, "text/csv")
         return {"lines": upload.text().count("\\n")}
 
 The web stores uploads with `save_upload` at submit, and reads attached files with
@@ -23,31 +23,18 @@ from dataclasses import dataclass
 from redis import Redis
 from rq import get_current_job
 
-from jobs.settings import connect, settings
+from jobs.core import keys
+from jobs.core.config import settings
+from jobs.core.connection import connect
+from jobs.core.exceptions import FileTooLarge
 
 # A result file's name: a plain file name, so it is safe in a URL and a download header.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 UPLOAD_REF = re.compile(r"^[0-9a-f]{32}$")
 
 
-class FileTooLarge(ValueError):
-    """A file over `settings.max_upload_mb`."""
-
-
-def max_bytes() -> int:
-    return settings.max_upload_mb * 1024 * 1024
-
-
-def upload_key(ref: str) -> str:
-    return f"spool:upload:{ref}"
-
-
-def files_key(job_id: str) -> str:
-    return f"spool:files:{job_id}"
-
-
-def index_key(job_id: str) -> str:
-    return f"spool:files:{job_id}:index"
+def max_bytes(max_upload_mb: int | None = None) -> int:
+    return (max_upload_mb or settings.max_upload_mb) * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,12 +53,14 @@ def _connection() -> Redis:
     return job.connection if job is not None else connect()
 
 
-def save_upload(connection: Redis, name: str, content_type: str, data: bytes, ttl: int) -> str:
+def save_upload(
+    connection: Redis, name: str, content_type: str, data: bytes, ttl: int, max_upload_mb: int | None = None
+) -> str:
     """Store an uploaded file for `ttl` seconds; return the reference a job receives."""
-    if len(data) > max_bytes():
-        raise FileTooLarge(f"{name} is larger than {settings.max_upload_mb} MB")
+    if len(data) > max_bytes(max_upload_mb):
+        raise FileTooLarge(f"{name} is larger than {max_upload_mb or settings.max_upload_mb} MB")
     ref = uuid.uuid4().hex
-    key = upload_key(ref)
+    key = keys.upload_key(ref)
     with connection.pipeline() as pipe:
         pipe.hset(key, mapping={"name": name[:200], "content_type": content_type or "", "data": data})
         pipe.expire(key, ttl)
@@ -83,7 +72,7 @@ def open_upload(ref: str) -> StoredUpload:
     """Read an upload parameter's file; raise FileNotFoundError once it has expired."""
     if not isinstance(ref, str) or not UPLOAD_REF.match(ref):
         raise FileNotFoundError(f"{ref!r} is not an uploaded file")
-    name, content_type, data = _connection().hmget(upload_key(ref), "name", "content_type", "data")
+    name, content_type, data = _connection().hmget(keys.upload_key(ref), "name", "content_type", "data")
     if data is None:
         raise FileNotFoundError("The uploaded file has expired or was never stored.")
     return StoredUpload(name.decode(), content_type.decode(), data)
@@ -104,16 +93,16 @@ def attach(name: str, data: bytes | str, content_type: str = "application/octet-
     ttl = (job.result_ttl if job.result_ttl and job.result_ttl > 0 else settings.result_ttl) + (job.timeout or 0)
     meta = json.dumps({"content_type": content_type, "size": len(data)})
     with job.connection.pipeline() as pipe:
-        pipe.hset(files_key(job.id), name, data)
-        pipe.hset(index_key(job.id), name, meta)
-        pipe.expire(files_key(job.id), ttl)
-        pipe.expire(index_key(job.id), ttl)
+        pipe.hset(keys.files_key(job.id), name, data)
+        pipe.hset(keys.files_index_key(job.id), name, meta)
+        pipe.expire(keys.files_key(job.id), ttl)
+        pipe.expire(keys.files_index_key(job.id), ttl)
         pipe.execute()
 
 
 def listing(connection: Redis, job_id: str) -> list[dict]:
     """The files attached to a job, by name: [{name, content_type, size}]."""
-    index = connection.hgetall(index_key(job_id))
+    index = connection.hgetall(keys.files_index_key(job_id))
     return [{"name": name.decode(), **json.loads(meta)} for name, meta in sorted(index.items())]
 
 
@@ -121,7 +110,7 @@ def read(connection: Redis, job_id: str, name: str) -> tuple[bytes, str] | None:
     """An attached file's bytes and content type, or None when there is no such file."""
     if not NAME.match(name):
         return None
-    data, meta = connection.hget(files_key(job_id), name), connection.hget(index_key(job_id), name)
+    data, meta = connection.hget(keys.files_key(job_id), name), connection.hget(keys.files_index_key(job_id), name)
     if data is None or meta is None:
         return None
     return data, json.loads(meta)["content_type"]

@@ -1,4 +1,4 @@
-"""The AI job types with the real model, through one real worker on the "ml" queue.
+"""The text job types (jobs.builtin.texts) with the real model, through one real worker on the "ml" queue.
 
 The worker loads the model once before forking, so the module starts one for all its tests.
 """
@@ -14,9 +14,11 @@ import subprocess
 import sys
 
 import pytest
-import redis as redis_py
 
-from tests.conftest import ROOT, WorkerProcess, csrf_token, wait_for, wait_status
+from tests.clients import Api
+from tests.environment import ROOT
+from tests.helpers import wait_for
+from tests.processes import WorkerProcess
 
 FRUIT = ["Apples and pears are fruit", "A ripe banana is a sweet fruit", "She ate fresh cherries and plums"]
 VEHICLES = ["The truck drove down the motorway", "He drives his car to work", "The train left the station late"]
@@ -25,11 +27,9 @@ CODE = ["The Python function returns a list", "Compile the program and fix the b
 
 @pytest.fixture(scope="module")
 def ml_worker(redis_server):
-    connection = redis_py.Redis.from_url(redis_server.url)
-    worker = WorkerProcess("ml").wait_ready(connection)
+    worker = WorkerProcess("ml").wait_ready()
     yield worker
     worker.stop()
-    connection.close()
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +39,24 @@ def ml_client(redis_server):
     return create_app({"TESTING": True, "REDIS_URL": redis_server.url}).test_client()
 
 
-def submit(client, job_type: str, params: dict, filename: str, content: str):
-    return client.post(
-        "/api/jobs",
-        data={"type": job_type, "params": json.dumps(params), "file": (io.BytesIO(content.encode()), filename)},
-        content_type="multipart/form-data",
-        headers={"X-CSRFToken": csrf_token(client)},
-    )
+@pytest.fixture(scope="module")
+def ml_api(ml_client):
+    return Api(ml_client)
 
 
-def run(client, job_type: str, params: dict, filename: str, content: str) -> dict:
-    response = submit(client, job_type, params, filename, content)
+def submit(api, job_type: str, params: dict, filename: str, content: str):
+    return api.submit_files(job_type, params, file=(filename, content.encode()))
+
+
+def run(api, job_type: str, params: dict, filename: str, content: str) -> dict:
+    response = submit(api, job_type, params, filename, content)
     assert response.status_code == 202, response.get_json()
-    return wait_status(client, response.get_json()["id"], "finished", "failed", timeout=90)
+    return api.wait_status(response.get_json()["id"], "finished", "failed", timeout=90)
 
 
-def test_semantic_search_ranks_by_meaning(ml_client, ml_worker):
+def test_semantic_search_ranks_by_meaning(ml_client, ml_api, ml_worker):
     lines = "\n".join(FRUIT + VEHICLES + ["", *CODE]) + "\n"
-    snapshot = run(ml_client, "semantic_search", {"query": "something tasty to eat", "top_k": 3}, "docs.txt", lines)
+    snapshot = run(ml_api, "semantic_search", {"query": "something tasty to eat", "top_k": 3}, "docs.txt", lines)
     assert snapshot["status"] == "finished", snapshot["error"]
     result = snapshot["result"]
     assert result["documents"] == 9
@@ -70,31 +70,31 @@ def test_semantic_search_ranks_by_meaning(ml_client, ml_worker):
     assert table[0] == ["rank", "score", "line", "text"] and len(table) == 4
 
 
-def test_csv_column_and_jsonl_key_are_read(ml_client, ml_worker):
+def test_csv_column_and_jsonl_key_are_read(ml_api, ml_worker):
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(["id", "body"])
     writer.writerows([i, text] for i, text in enumerate(VEHICLES + CODE))
     from_csv = run(
-        ml_client, "semantic_search", {"query": "trains", "top_k": 1, "text_column": "body"}, "d.csv", rows.getvalue()
+        ml_api, "semantic_search", {"query": "trains", "top_k": 1, "text_column": "body"}, "d.csv", rows.getvalue()
     )
     assert from_csv["result"]["table"]["rows"][0][3] == "The train left the station late"
 
     jsonl = "\n".join(json.dumps({"content": text}) for text in FRUIT + CODE)
     from_jsonl = run(
-        ml_client, "semantic_search", {"query": "software bug", "top_k": 1, "text_column": "content"}, "d.jsonl", jsonl
+        ml_api, "semantic_search", {"query": "software bug", "top_k": 1, "text_column": "content"}, "d.jsonl", jsonl
     )
     assert from_jsonl["result"]["table"]["rows"][0][3] == "Compile the program and fix the bug"
 
 
-def test_a_missing_csv_column_fails_saying_which_exist(ml_client, ml_worker):
-    snapshot = run(ml_client, "semantic_search", {"query": "x", "text_column": "nope"}, "d.csv", "id,body\n1,hello\n")
+def test_a_missing_csv_column_fails_saying_which_exist(ml_api, ml_worker):
+    snapshot = run(ml_api, "semantic_search", {"query": "x", "text_column": "nope"}, "d.csv", "id,body\n1,hello\n")
     assert snapshot["status"] == "failed"
     assert "no column 'nope'" in snapshot["error"]["message"] and "id, body" in snapshot["error"]["message"]
 
 
-def test_cluster_texts_groups_by_topic_with_a_chart(ml_client, ml_worker):
-    snapshot = run(ml_client, "cluster_texts", {"k": 3}, "docs.txt", "\n".join(CODE + FRUIT + VEHICLES))
+def test_cluster_texts_groups_by_topic_with_a_chart(ml_client, ml_api, ml_worker):
+    snapshot = run(ml_api, "cluster_texts", {"k": 3}, "docs.txt", "\n".join(CODE + FRUIT + VEHICLES))
     assert snapshot["status"] == "finished", snapshot["error"]
     clusters = snapshot["result"]["clusters"]
     assert sorted(sorted(c["members"]) for c in clusters) == sorted(sorted(t) for t in (FRUIT, VEHICLES, CODE))
@@ -106,9 +106,9 @@ def test_cluster_texts_groups_by_topic_with_a_chart(ml_client, ml_worker):
     assert len(list(csv.reader(io.StringIO(ml_client.get(files["clusters.csv"]["url"]).get_data(as_text=True))))) == 10
 
 
-def test_a_running_search_can_be_canceled(ml_client, ml_worker):
+def test_a_running_search_can_be_canceled(ml_client, ml_api, ml_worker):
     lines = "\n".join(f"note number {i} about {FRUIT[i % 3]}" for i in range(20_000))
-    response = submit(ml_client, "semantic_search", {"query": "fruit"}, "many.txt", lines)
+    response = submit(ml_api, "semantic_search", {"query": "fruit"}, "many.txt", lines)
     job_id = response.get_json()["id"]
 
     def encoding():
@@ -117,7 +117,7 @@ def test_a_running_search_can_be_canceled(ml_client, ml_worker):
 
     wait_for(encoding, 60, "the first batches to be encoded")
     assert ml_client.delete(f"/api/jobs/{job_id}").status_code == 202
-    assert wait_status(ml_client, job_id, "stopped")["status"] == "stopped"
+    assert ml_api.wait_status(job_id, "stopped")["status"] == "stopped"
 
 
 def test_the_worker_loaded_the_model_once(ml_worker):
@@ -138,11 +138,11 @@ def test_the_web_never_imports_torch():
     assert out.stdout.strip() == "[]"
 
 
-def test_without_the_ml_stack_the_form_says_so_and_the_api_refuses(ml_client, monkeypatch):
+def test_without_the_ml_stack_the_form_says_so_and_the_api_refuses(ml_client, ml_api, monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as if it were not installed
     page = ml_client.get("/jobs/new/cluster_texts").get_data(as_text=True)
     assert "machine-learning stack" in page and "sentence_transformers missing" in page
-    response = submit(ml_client, "cluster_texts", {"k": 2}, "d.txt", "a\nb\n")
+    response = submit(ml_api, "cluster_texts", {"k": 2}, "d.txt", "a\nb\n")
     assert response.status_code == 503
     assert "requirements-ml.txt" in response.get_json()["error"]["message"]
     assert ml_client.get("/jobs/new/steps").status_code == 200

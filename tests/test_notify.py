@@ -1,19 +1,22 @@
-"""Email when a job ends, through a real SMTP server (aiosmtpd) on loopback and real workers."""
+"""Email when a job ends (jobs.core.notify), through a real SMTP server (aiosmtpd) on loopback
+and real workers."""
 
 from __future__ import annotations
 
-import os
 import ssl
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from rq.job import Job
+from rq.serializers import JSONSerializer
 
-from jobs import notify
-from jobs.runtime import queue
-from tests.conftest import api_submit, free_port, wait_for, wait_status
+from jobs.core import keys, notify
+from jobs.core.queue import queue
+from tests.clients import Api
+from tests.helpers import free_port, wait_for
 
 BASE_URL = "http://spool.example"
 
@@ -39,45 +42,45 @@ def _login(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret")
 
 
-@pytest.fixture
-def inbox():
+@contextmanager
+def receiving(**tls):
+    """An Inbox behind a real SMTP server on a free port of 127.0.0.1 (with `tls`: its TLS options)."""
     handler = Inbox()
     controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), authenticator=_login, auth_require_tls=False
+        handler, hostname="127.0.0.1", port=free_port(), authenticator=_login, auth_require_tls=False, **tls
     )
     controller.start()
-    handler.url = f"smtp://spool%40example:s3cret@127.0.0.1:{controller.port}"
-    yield handler
-    controller.stop()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def inbox():
+    with receiving() as (handler, port):
+        handler.url = f"smtp://spool%40example:s3cret@127.0.0.1:{port}"
+        yield handler
 
 
 @pytest.fixture
 def tls_inbox(tls_cert):
     """The same inbox behind implicit TLS (smtps://), with a certificate for localhost."""
-    handler = Inbox()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*tls_cert)
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        authenticator=_login,
-        auth_require_tls=False,
-        ssl_context=context,
-        server_hostname="localhost",
-    )
-    controller.start()
-    handler.url = f"smtps://spool:s3cret@localhost:{controller.port}"
-    yield handler
-    controller.stop()
+    with receiving(ssl_context=context, server_hostname="localhost") as (handler, port):
+        handler.url = f"smtps://spool:s3cret@localhost:{port}"
+        yield handler
 
 
 @pytest.fixture
-def mail_client(redis, inbox):
-    from webapp import create_app
+def mail_client(make_app, inbox):
+    return make_app(SMTP_URL=inbox.url).test_client()
 
-    app = create_app({"TESTING": True, "REDIS_URL": os.environ["REDIS_URL"], "SMTP_URL": inbox.url})
-    return app.test_client()
+
+@pytest.fixture
+def mail_api(mail_client):
+    return Api(mail_client)
 
 
 @pytest.fixture
@@ -86,18 +89,19 @@ def mail_worker(start_worker, inbox):
 
 
 def submit(client, job_type, **params) -> str:
+    """Submit a job that emails ana@example.com when it ends; return its id."""
     response = client.post("/api/jobs", json={"type": job_type, "params": params, "notify_email": "ana@example.com"})
     assert response.status_code == 202, response.get_json()
     return response.get_json()["id"]
 
 
 def sent(redis, job_id: str, outcome: str) -> bool:
-    return bool(redis.exists(f"spool:mail:{job_id}:{outcome}:sent"))
+    return bool(redis.exists(keys.mail_key(job_id, outcome, "sent")))
 
 
-def test_a_finished_job_sends_one_email_with_a_link(mail_client, mail_worker, inbox, redis):
+def test_a_finished_job_sends_one_email_with_a_link(mail_client, mail_api, mail_worker, inbox, redis):
     job_id = submit(mail_client, "steps", n=2)
-    wait_status(mail_client, job_id, "finished")
+    mail_api.wait_status(job_id, "finished")
     wait_for(lambda: sent(redis, job_id, "finished"), 30, "the email job to finish")
     assert len(inbox.messages) == 1
     authenticated, message = inbox.messages[0]
@@ -107,11 +111,11 @@ def test_a_finished_job_sends_one_email_with_a_link(mail_client, mail_worker, in
     assert f"{BASE_URL}/jobs/{job_id}" in message.get_content()
 
 
-def test_failed_and_stopped_jobs_say_so(mail_client, mail_worker, inbox, redis):
+def test_failed_and_stopped_jobs_say_so(mail_client, mail_api, mail_worker, inbox, redis):
     failed = submit(mail_client, "fail", message="the input was odd")
     wait_for(lambda: sent(redis, failed, "failed"), 30, "the failure email")
     stopped = submit(mail_client, "block", seconds=60)
-    wait_status(mail_client, stopped, "started")
+    mail_api.wait_status(stopped, "started")
     assert mail_client.delete(f"/api/jobs/{stopped}").status_code == 202
     wait_for(lambda: sent(redis, stopped, "stopped"), 30, "the stop email")
     subjects = {m["Subject"]: m.get_content() for _, m in inbox.messages}
@@ -139,7 +143,7 @@ def test_a_refusing_server_gets_the_email_on_a_retry(mail_client, mail_worker, i
 def test_callbacks_and_sends_that_run_again_send_nothing_more(mail_client, mail_worker, inbox, redis):
     job_id = submit(mail_client, "steps", n=1)
     wait_for(lambda: sent(redis, job_id, "finished"), 30, "the first email")
-    ended = Job.fetch(job_id, connection=redis, serializer=notify.JSONSerializer)
+    ended = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
     notify.on_success(ended, redis, None)  # as a worker restarted after the callback would
     again = queue("default", redis).enqueue_call(
         notify.send_job_email, kwargs={"job_id": job_id, "outcome": "finished"}
@@ -167,19 +171,15 @@ def test_the_form_offers_email_when_smtp_is_configured(mail_client):
     assert 'name="notify_email"' in mail_client.get("/jobs/new/steps").get_data(as_text=True)
 
 
-def test_no_email_without_an_address(mail_client, mail_worker, inbox, redis):
-    job_id = api_submit(mail_client, "steps", n=1)
-    wait_status(mail_client, job_id, "finished")
-    assert not redis.keys("spool:mail:*")
+def test_no_email_without_an_address(mail_api, mail_worker, inbox, redis):
+    job_id = mail_api.submit("steps", n=1)
+    mail_api.wait_status(job_id, "finished")
+    assert not redis.keys(keys.mail_key("*", "*", "*"))
     assert inbox.messages == []
 
 
-def test_smtps_with_login_delivers(redis, start_worker, tls_inbox, tls_cert):
-    from webapp import create_app
-
-    client = create_app(
-        {"TESTING": True, "REDIS_URL": os.environ["REDIS_URL"], "SMTP_URL": tls_inbox.url}
-    ).test_client()
+def test_smtps_with_login_delivers(redis, make_app, start_worker, tls_inbox, tls_cert):
+    client = make_app(SMTP_URL=tls_inbox.url).test_client()
     start_worker(env={"SMTP_URL": tls_inbox.url, "SSL_CERT_FILE": str(tls_cert[0])})
     job_id = submit(client, "steps", n=1)
     wait_for(lambda: sent(redis, job_id, "finished"), 30, "the email over smtps")

@@ -20,11 +20,17 @@ from typing import Any
 from pydantic import BaseModel
 from rq import Retry
 
-from jobs import params as _params
+from jobs.core import params as _params
 
 # Every module that defines job types; workers import them all before forking.
 # SPOOL_JOB_MODULES adds a deployment's own modules (comma-separated dotted names).
-JOB_MODULES = ("jobs.primes", "jobs.housekeeping", "jobs.notify", "jobs.links", "jobs.texts")
+JOB_MODULES = (
+    "jobs.core.housekeeping",
+    "jobs.core.notify",
+    "jobs.builtin.primes",
+    "jobs.builtin.links",
+    "jobs.builtin.texts",
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,9 @@ class JobType:
     requires: Callable[[], str | None] | None = field(default=None, repr=False)
     # Called as on_stop(job, connection) in the worker when a running job of this type is stopped.
     on_stop: Callable | None = field(default=None, repr=False)
+    # Called once in a worker that serves this type's queue, before it forks any work horse
+    # (to load a model every horse then inherits).
+    preload: Callable[[], object] | None = field(default=None, repr=False)
 
     @property
     def unavailable(self) -> str | None:
@@ -93,13 +102,15 @@ def job(
     internal: bool = False,
     requires: Callable[[], str | None] | None = None,
     on_stop: Callable | None = None,
+    preload: Callable[[], object] | None = None,
 ):
     """Register a top-level function as a job type; the function itself is returned unchanged.
 
     `internal=True` keeps it off the public catalogue: only the clock and operators enqueue it.
     `requires` is called when the job type is offered; a string it returns says why it cannot run.
     `on_stop(job, connection)` cleans up after a running job that is stopped on request: it runs
-    in the worker once the job's process has been killed (see jobs.runtime).
+    in the worker once the job's process has been killed (see jobs.core.job).
+    `preload()` runs once in each worker serving `queue`, before it forks (a model to load).
     """
 
     def register(func: Callable) -> Callable:
@@ -116,6 +127,7 @@ def job(
             internal=internal,
             requires=requires,
             on_stop=on_stop,
+            preload=preload,
         )
         if job_type.name in CATALOGUE and CATALOGUE[job_type.name].func_name != job_type.func_name:
             raise ValueError(f"two job types are named {job_type.name!r}")
@@ -141,3 +153,9 @@ def public() -> dict[str, JobType]:
 
 def by_func_name(func_name: str | None) -> JobType | None:
     return _BY_FUNC_NAME.get(func_name or "")
+
+
+def preload(queues: list[str]) -> None:
+    """Run, once each, the preload hooks of the job types served on `queues`."""
+    for hook in dict.fromkeys(jt.preload for jt in CATALOGUE.values() if jt.preload and jt.queue in queues):
+        hook()

@@ -1,0 +1,19 @@
+"""Every exception the framework raises, in one flat module (as RQ keeps its own)."""
+
+from __future__ import annotations
+
+
+class NotInCatalogue(PermissionError):
+    """A job names a function (or callback) that is not in the catalogue; it is refused unrun."""
+
+
+class ParamsError(ValueError):
+    """Parameters that do not fit the signature; `fields` maps each name to what is wrong."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+class FileTooLarge(ValueError):
+    """A file over the configured `max_upload_mb`."""

@@ -1,0 +1,100 @@
+"""Spool's RQ job class: it runs only catalogued functions and callbacks, and reports.
+
+    SpoolJob.fetch(job_id, connection=redis, serializer=JSONSerializer)
+
+A job's function is looked up in the catalogue by the name stored with the job, never
+imported from a name found in Redis: whoever can write to Redis cannot make a worker run
+`os.system`. While the job runs, its progress reporter is live (see jobs.core.reporter).
+When a running job is stopped on request, its type's `on_stop(job, connection)` cleanup
+runs in the worker; a cleanup that raises is logged and does not take the worker down.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rq import Queue
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+from rq.utils import now
+
+from jobs.core import catalogue, reporter
+from jobs.core.exceptions import NotInCatalogue
+
+
+class SpoolJob(Job):
+    """An RQ job that refuses to import anything outside the catalogue."""
+
+    @property
+    def func(self):
+        job_type = catalogue.by_func_name(self.func_name)
+        if job_type is None:
+            raise NotInCatalogue(f"{self.func_name!r} is not a job type in the catalogue; refused to run it")
+        return job_type.func
+
+    @property
+    def success_callback(self):
+        return self._allowed_callback(super().success_callback, self._success_callback_name)
+
+    @property
+    def failure_callback(self):
+        return self._allowed_callback(super().failure_callback, self._failure_callback_name)
+
+    @property
+    def stopped_callback(self):
+        return self.stopped_callback_given or self._on_stop
+
+    @property
+    def _on_stop(self):
+        job_type = catalogue.by_func_name(self.func_name)
+        return job_type.on_stop if job_type else None
+
+    @property
+    def stopped_callback_given(self):
+        return self._allowed_callback(super().stopped_callback, self._stopped_callback_name)
+
+    def execute_stopped_callback(self, death_penalty_class):
+        """Run the job type's `on_stop` cleanup, then the stopped callback given at enqueue, if any.
+
+        One that fails is logged and the other still runs: RQ would re-raise it out of the
+        worker's loop, ending the worker and leaving this job "started".
+        """
+        for name in ("_on_stop", "stopped_callback_given"):
+            try:
+                func = getattr(self, name)
+                if func is None:
+                    continue
+                with death_penalty_class(self.stopped_callback_timeout, JobTimeoutException, job_id=self.id):
+                    func(self, self.connection)
+            except Exception:
+                self.log.exception("Job %s: a cleanup after the stop failed", self.id)
+
+    @staticmethod
+    def _allowed_callback(callback, name):
+        if name and name not in catalogue.CALLBACKS:
+            raise NotInCatalogue(f"callback {name!r} is not allowed; refused to run it")
+        return callback
+
+    def _execute(self):
+        reporter.start(self)
+        try:
+            return super()._execute()
+        finally:
+            reporter.finish()
+
+    def retry(self, queue: Queue, pipeline) -> None:
+        """RQ's retry after an exception, with every write in the caller's transaction.
+
+        RQ writes the status "scheduled" at once and the rest (one retry fewer, the time it
+        runs) in the transaction: a reader in between saw a job waiting for its retry that
+        was still on its first attempt, with no time to run.
+        """
+        interval = self.get_retry_interval()
+        self.retries_left -= 1
+        if interval:
+            at = now() + timedelta(seconds=interval)
+            queue.schedule_job(self, at, pipeline=pipeline)  # saves the status "scheduled" with the rest
+            self.log.info("Job %s: scheduled for retry at %s, %s remaining", self.id, at, self.retries_left)
+        else:
+            queue._enqueue_job(self, pipeline=pipeline, at_front=self.enqueue_at_front_on_retry)
+            self.log.info("Job %s: enqueued for retry, %s remaining", self.id, self.retries_left)

@@ -1,0 +1,50 @@
+"""Spool's RQ queue: JSON payloads, Spool's job class, and no job left waiting forever.
+
+queue("default", connection).enqueue_call(func, kwargs=..., meta=...)
+"""
+
+from __future__ import annotations
+
+from rq import Queue
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from jobs.core import events, status
+from jobs.core.job import SpoolJob
+
+
+class SpoolQueue(Queue):
+    """RQ's queue, with a maintenance lock that a dead worker holds for seconds, not minutes."""
+
+    # RQ holds it 899 s: a worker SIGKILLed while cleaning would stop every worker from
+    # noticing abandoned jobs for fifteen minutes. Cleaning takes milliseconds.
+    MAINTENANCE_LOCK_TTL = 30
+
+    def acquire_maintenance_lock(self) -> bool:
+        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=self.MAINTENANCE_LOCK_TTL))
+
+    def enqueue_call(self, *args, **kwargs) -> Job:
+        """Enqueue as RQ does, but never leave a job waiting on one that has already ended badly.
+
+        RQ defers a job whose dependency is not finished, even one already failed or stopped,
+        and nothing would ever wake it; `cancel_dependents` covers those that end later.
+        """
+        job = super().enqueue_call(*args, **kwargs)
+        if kwargs.get("pipeline") is None and job.get_status(refresh=False) == JobStatus.DEFERRED:
+            for dependency in job.fetch_dependencies():
+                ended = status.of(dependency)
+                if ended in (status.STOPPED, status.CANCELED) or (
+                    ended == status.FAILED and not job.allow_dependency_failures
+                ):
+                    try:
+                        job.cancel()
+                    except InvalidJobOperation:  # the dependency's own handler got there first
+                        break
+                    events.publish_status(self.connection, job.id, status.CANCELED)
+                    break
+        return job
+
+
+def queue(name: str, connection) -> Queue:
+    return SpoolQueue(name, connection=connection, job_class=SpoolJob, serializer=JSONSerializer)

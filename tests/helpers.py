@@ -1,0 +1,39 @@
+"""Small functions any test may import: polling without sleeps, a free port, a directory's markers.
+
+    from tests.helpers import wait_for
+    job_id = wait_for(lambda: next(iter(get_cron_job_ids("sweep", redis)), None), 30, "a sweep")
+
+What needs a client or a process is offered as a fixture instead (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+
+def wait_for(predicate, timeout: float = 30, message: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout`.
+
+    Returns:
+        The first truthy value `predicate` returned.
+    """
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()) and time.monotonic() <= deadline:
+        time.sleep(0.02)
+    return value or pytest.fail(f"timed out after {timeout}s waiting for {message}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def markers(directory: Path) -> list[str]:
+    """The names of the files a job left in `directory` (see `tests.job_fixtures.attempts`)."""
+    return sorted(p.name for p in directory.glob("*")) if directory.exists() else []

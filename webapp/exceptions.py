@@ -1,0 +1,11 @@
+"""Every exception the web app raises for its views to answer, in one flat module."""
+
+from __future__ import annotations
+
+
+class Conflict(Exception):
+    """The job is in a state that does not allow the request (already over, say): a 409."""
+
+
+class Unavailable(Exception):
+    """The job type cannot run here (its libraries are missing); the message says why: a 503."""

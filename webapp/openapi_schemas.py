@@ -1,0 +1,109 @@
+"""The schemas of the OpenAPI description: the shapes the JSON API answers with."""
+
+from __future__ import annotations
+
+from jobs.core import status
+from webapp.submission import MAX_DELAY
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+STATUS = {"type": "string", "enum": [*status.ALL, status.STOPPING]}
+URLS = {"type": "object", "additionalProperties": {"type": "string"}}
+ACCEPTED = {
+    "type": "object",
+    "required": ["id", "status", "urls"],
+    "properties": {"id": {"type": "string"}, "status": STATUS, "urls": URLS},
+}
+SUMMARY = {
+    "type": "object",
+    "required": ["id", "type", "status", "urls"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"type": ["string", "null"]},
+        "title": {"type": ["string", "null"]},
+        "status": STATUS,
+        "progress": {"type": ["object", "null"]},
+        "created_at": {"type": ["string", "null"]},
+        "ended_at": {"type": ["string", "null"]},
+        "urls": URLS,
+    },
+}
+JOB = {
+    "type": "object",
+    "required": ["id", "status", "seq", "progress", "urls"],
+    "properties": {
+        **SUMMARY["properties"],
+        "seq": {"type": "integer"},
+        "params": {"type": ["object", "null"]},
+        "log": {"type": "array", "items": {"type": "string"}},
+        "result": {},
+        "error": {"type": ["object", "null"]},
+        "attempt": {"type": "integer"},
+        "enqueued_at": {"type": ["string", "null"]},
+        "started_at": {"type": ["string", "null"]},
+        "files": {
+            "type": "array",
+            "description": "Files the job attached to its result",
+            "items": {
+                "type": "object",
+                "required": ["name", "content_type", "size", "url"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "content_type": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "url": {"type": "string"},
+                },
+            },
+        },
+        "scheduled_for": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When a scheduled job starts",
+        },
+    },
+}
+# Run later: one or the other; a time without a zone is UTC.
+START = {
+    "run_at": {"type": "string", "format": "date-time", "description": "Start at this time (ISO 8601, UTC by default)"},
+    "run_in": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": MAX_DELAY.total_seconds(),
+        "description": "Start in seconds",
+    },
+}
+JOB_TYPE = {
+    "type": "object",
+    "required": ["name", "title", "description", "params"],
+    "properties": {
+        "name": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "params": {"type": "object"},
+        "unavailable": {"type": "string", "description": "Why this job type cannot run on this server"},
+    },
+}
+
+
+def error(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def ok(description: str, schema: dict, status: str = "200") -> dict:
+    return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}

@@ -1,0 +1,161 @@
+"""The jobs of the web app: submit, read, list, cancel and run again, all scoped to an owner.
+
+    repository.submit(job_type, values, owner=owner_id())   # -> rq Job
+    repository.get(job_id, owner)                           # -> rq Job, or aborts 404
+
+How a job is shown (snapshots, summaries) is webapp.snapshots'.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import datetime
+
+from flask import abort
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+
+from jobs.core import catalogue, events, keys, notify, status
+from jobs.core.catalogue import JobType
+from jobs.core.dependents import cancel_dependents
+from jobs.core.job import SpoolJob
+from jobs.core.keys import Meta
+from webapp import auth, logs
+from webapp.exceptions import Conflict
+from webapp.resources import queue, redis, settings
+
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Pages past this are empty anyway; bounding them keeps Redis's ranges within 64 bits.
+LAST_PAGE = 100_000
+MAX_PER_PAGE = 100
+FILTER_SCAN = 2000
+
+
+def submit(
+    job_type: JobType,
+    values: dict,
+    *,
+    owner: str,
+    notify_email: str | None = None,
+    start_at: datetime | None = None,
+    job_id: str | None = None,
+) -> Job:
+    """Enqueue a validated job for `owner`, and index it under them, in one round trip.
+
+    With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then. `job_id`
+    is for a caller that had to name the job before enqueueing it (an idempotent submit).
+    """
+    ttl = settings().result_ttl
+    job_id = job_id or uuid.uuid4().hex
+    meta = Meta(type=job_type.name, owner=owner, request_id=logs.request_id(), notify_email=notify_email or None)
+    extra = notify.callbacks() if notify_email else {}
+    connection = redis()
+    options = dict(
+        job_id=job_id,
+        retry=job_type.retry,
+        result_ttl=ttl,
+        failure_ttl=ttl,
+        description=job_type.title,
+        meta=meta.as_dict(),
+        **extra,
+    )
+    with connection.pipeline() as pipe:
+        if start_at is None:
+            job = queue(job_type.queue).enqueue_call(
+                job_type.func, kwargs=values, timeout=job_type.timeout, pipeline=pipe, **options
+            )
+        else:
+            job = queue(job_type.queue).enqueue_at(
+                start_at, job_type.func, args=(), kwargs=values, job_timeout=job_type.timeout, pipeline=pipe, **options
+            )
+        pipe.zadd(keys.owner_key(owner), {job_id: time.time()})
+        pipe.expire(keys.owner_key(owner), ttl)
+        pipe.execute()
+    return job
+
+
+def fetch(job_id: str) -> Job | None:
+    if not JOB_ID.match(job_id):
+        return None
+    try:
+        return SpoolJob.fetch(job_id, connection=redis(), serializer=queue("default").serializer)
+    except NoSuchJobError:
+        return None
+
+
+def get(job_id: str, owner: str) -> Job:
+    """The owner's job, or 404: someone else's job is indistinguishable from none.
+
+    A signed-in operator may see anyone's job.
+    """
+    job = fetch(job_id)
+    if job is None or (Meta.of(job).owner != owner and not auth.is_operator()):
+        abort(404, description="There is no such job, or it is not yours.")
+    return job
+
+
+def list_for(
+    owner: str, *, page: int = 1, per_page: int = 20, state: str | None = None, type_name: str | None = None
+) -> tuple[list[Job], int]:
+    """The owner's jobs, newest first, one page at a time; expired ones are forgotten.
+
+    A status or type filter searches the owner's newest FILTER_SCAN jobs.
+    """
+    key = keys.owner_key(owner)
+    connection = redis()
+    start = (min(page, LAST_PAGE) - 1) * per_page
+    if state is None and type_name is None:
+        total = connection.zcard(key)
+        ids = connection.zrevrange(key, start, start + per_page - 1)
+        jobs = _fetch_listed(key, ids)
+        return jobs, total - (len(ids) - len(jobs))
+    matches = [
+        job
+        for job in _fetch_listed(key, connection.zrevrange(key, 0, FILTER_SCAN - 1))
+        if (state is None or status.of(job, refresh=False) == state)
+        and (type_name is None or Meta.of(job).type == type_name)
+    ]
+    return matches[start : start + per_page], len(matches)
+
+
+def _fetch_listed(key: str, raw_ids: list[bytes]) -> list[Job]:
+    """Fetch listed jobs in one round trip, dropping from the list those that expired."""
+    ids = [i.decode() for i in raw_ids]
+    jobs = SpoolJob.fetch_many(ids, connection=redis(), serializer=queue("default").serializer)
+    gone = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
+    if gone:
+        redis().zrem(key, *gone)
+    return [j for j in jobs if j is not None]
+
+
+def cancel(job: Job) -> str:
+    """Cancel a waiting job or stop a running one; return the status it is heading to."""
+    now = status.of(job)
+    if now in status.WAITING:
+        try:
+            job.cancel()
+        except InvalidJobOperation:
+            raise Conflict(f"The job is already {status.of(job)}.") from None
+        events.publish_status(redis(), job.id, status.CANCELED)
+        cancel_dependents(job)
+        return status.CANCELED
+    if now == status.STARTED:
+        redis().set(keys.stop_key(job.id), 1, ex=settings().result_ttl)
+        send_stop_job_command(redis(), job.id, serializer=job.serializer)
+        return status.STOPPING
+    raise Conflict(f"The job is already {now}; there is nothing to cancel.")
+
+
+def job_type_of(job: Job) -> JobType | None:
+    return catalogue.CATALOGUE.get(Meta.of(job).type or "")
+
+
+def resubmit(old: Job, *, owner: str) -> Job:
+    """Submit a new job of the same type with the same parameters as `old`."""
+    job_type = job_type_of(old)
+    if job_type is None:
+        raise Conflict("This job's type no longer exists, so it cannot be run again.")
+    return submit(job_type, job_type.validate(old.kwargs), owner=owner)
