@@ -1,6 +1,6 @@
 """Spool's job authors' API: everything a job module may use, from this one import.
 
-    from jobs import job, progress, log, attach, open_upload, Upload, Backoff, settings
+    from jobs import job, progress, log, attach, open_upload, csv_text, Upload, Backoff, settings
 
     @job(title="Count primes", timeout="10m", retry=Backoff(3))
     def count_primes(limit: int = 1_000_000) -> dict:
@@ -15,7 +15,7 @@ Spool's own job types live in `jobs.builtin`, each written against this API alon
 
 from jobs.core.catalogue import callback, job
 from jobs.core.config import settings
-from jobs.core.files import StoredUpload, attach, open_upload
+from jobs.core.files import StoredUpload, attach, csv_text, open_upload
 from jobs.core.params import Upload
 from jobs.core.reporter import log, progress
 from jobs.core.retry import Backoff
@@ -26,6 +26,7 @@ __all__ = [
     "Upload",
     "attach",
     "callback",
+    "csv_text",
     "job",
     "log",
     "open_upload",

@@ -163,7 +163,15 @@ def test_a_failure_is_explained_in_words(api, worker):
     job_id = api.submit("fail", message="the file has no text column")
     job = api.wait_status(job_id, "failed", "finished")
     assert job["error"]["message"] == "the file has no text column"
-    assert "Traceback" in job["error"]["detail"]
+    # The owner gets the exception's own line; the traceback, with the server's paths, is for operators.
+    assert job["error"]["detail"] == "ValueError: the file has no text column"
+
+
+def test_operators_see_a_failure_s_traceback(api, operator, worker):
+    job_id = api.submit("fail", message="the file has no text column")
+    api.wait_status(job_id, "failed", "finished")
+    detail = operator.get(f"/api/jobs/{job_id}").get_json()["error"]["detail"]
+    assert "Traceback" in detail and ".py" in detail
 
 
 def test_retry_makes_a_new_job_with_the_same_params(client, api):

@@ -15,9 +15,24 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
 
-    from webapp import api, auth, dashboard, errors, health, logs, metrics, operators, pages, resources, tokens, ws
+    from webapp import (
+        api,
+        auth,
+        dashboard,
+        errors,
+        headers,
+        health,
+        logs,
+        metrics,
+        operators,
+        pages,
+        resources,
+        tokens,
+        ws,
+    )
 
     logs.init_app(app)
+    headers.init_app(app)
     resources.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

@@ -6,7 +6,7 @@ import json
 import math
 import uuid
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, current_app, request, url_for
 
 from jobs.core import catalogue, files, status
 from jobs.core.exceptions import ParamsError
@@ -52,11 +52,22 @@ def _json(raw: bytes | str, what: str = "The body"):
 def _submission() -> tuple[dict, dict]:
     """The request's {type, params, notify_email?} from JSON or multipart, or abort 400/415."""
     if request.mimetype == "application/json":
-        body = _json(request.get_data())
+        raw = request.get_data()
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        # A chunked body has no length to refuse up front: it arrives cut at the limit.
+        if request.content_length is None and limit and len(raw) >= limit:
+            abort(413)
+        body = _json(raw)
         if not isinstance(body, dict):
             abort(400, description='The body must be a JSON object like {"type": ..., "params": {...}}.')
         return body, {}
     if request.mimetype == "multipart/form-data":
+        if not request.form.get("type"):
+            abort(
+                400,
+                description="The multipart body has no 'type' field: send the job type's name in a field "
+                "called type (GET /api/job-types lists them).",
+            )
         params = _json(request.form.get("params", "{}"), "The 'params' field")
         body = {"type": request.form.get("type"), "params": params}
         for optional in ("notify_email", "run_at", "run_in"):
@@ -205,7 +216,6 @@ def job_file(job_id: str, name: str):
     response = Response(data, content_type=content_type or "application/octet-stream")
     response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
     response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -167,7 +167,23 @@ def check_origin() -> None:
     origin = request.headers.get("Origin")
     if origin is None:  # not a browser: programs authenticate in other ways
         return
-    allowed = current_app.config["ALLOWED_ORIGINS"]
-    if origin in allowed or urlsplit(origin).netloc == request.host:
+    allowed = {_origin(o) for o in current_app.config["ALLOWED_ORIGINS"]}
+    given = _origin(origin)
+    if given is not None and (given in allowed or given == _origin(f"{request.scheme}://{request.host}")):
         return
-    abort(403, description=f"WebSocket connections from {origin} are not allowed.")
+    abort(403, description=f"WebSocket connections from {origin[:200]} are not allowed.")
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """An origin as (scheme, host, port), the three parts browsers compare; None if malformed."""
+    try:
+        parts = urlsplit(url.strip().lower())
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname, port

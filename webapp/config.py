@@ -31,6 +31,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         OPERATOR_SESSION_SECONDS=8 * 3600,
         # The shared settings, by their upper-case names; an override of one changes it app-wide.
         **{name.upper(): getattr(base_settings, name) for name in SHARED},
+        # Proxies whose X-Forwarded-* headers are believed (as gunicorn's own setting).
+        FORWARDED_ALLOW_IPS=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         # Origins allowed to open WebSockets besides the app's own host.
         ALLOWED_ORIGINS=[o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o],
         SESSION_COOKIE_HTTPONLY=True,
@@ -62,6 +64,30 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         raise RuntimeError(
             "OPERATOR_PASSWORD is not set: production needs it to guard /rq, /ops and /metrics "
             "(set it, or unset SPOOL_ENV=production on a laptop)"
+        )
+    if app.config["PRODUCTION"]:
+        _refuse_weak(
+            "SECRET_KEY",
+            app.config["SECRET_KEY"],
+            MIN_SECRET_KEY,
+            "python -c 'import secrets; print(secrets.token_hex(32))'",
+        )
+        _refuse_weak(
+            "OPERATOR_PASSWORD", app.config["OPERATOR_PASSWORD"], MIN_OPERATOR_PASSWORD, "a passphrase of several words"
+        )
+
+
+# Production refuses shorter ones: a session key anyone can guess signs anyone's session,
+# and a short operator password falls to guessing however slowly guesses are answered.
+MIN_SECRET_KEY = 32
+MIN_OPERATOR_PASSWORD = 12
+
+
+def _refuse_weak(name: str, value: str, minimum: int, example: str) -> None:
+    if len(value) < minimum or len(set(value)) < 6:
+        raise RuntimeError(
+            f"{name} is too weak for production: it needs at least {minimum} characters, not one repeated "
+            f"pattern (for example {example})"
         )
 
 

@@ -103,5 +103,4 @@ def _harden(response: Response) -> Response:
         response.set_cookie(
             "_csrf_token", generate_csrf(), path="/rq", samesite="Strict", secure=request.is_secure, httponly=False
         )
-    response.headers["X-Frame-Options"] = "DENY"
     return response

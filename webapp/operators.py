@@ -32,9 +32,8 @@ def operator_flag():
 
 
 @bp.after_request
-def not_framed_nor_cached(response):
-    # Operator pages act on everyone's jobs: no clickjacking, no copies in shared caches.
-    response.headers["X-Frame-Options"] = "DENY"
+def not_cached(response):
+    # Operator pages show everyone's jobs: no copies in shared caches (framing is refused app-wide).
     response.headers["Cache-Control"] = "no-store"
     return response
 

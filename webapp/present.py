@@ -64,13 +64,24 @@ def result_view(snapshot: dict) -> dict:
     }
 
 
+# Characters that reorder the text around them (right-to-left overrides and the like): in a
+# value someone typed they could make "txt.exe" read as "exe.txt", so they are shown, not obeyed.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_VISIBLE = {ord(c): f"⟨U+{ord(c):04X}⟩" for c in BIDI_CONTROLS}
+
+
+def visible(text: str) -> str:
+    """`text` with each bidirectional control character written out as ⟨U+202E⟩."""
+    return text.translate(_VISIBLE)
+
+
 def value_text(value) -> str:
     """A parameter's value in a few words: lists joined, yes/no, a dash for nothing."""
     if isinstance(value, list):
-        return ", ".join(map(str, value)) or "—"
+        return visible(", ".join(map(str, value))) or "—"
     if value == "":
         return "—"
-    return _readable(value)
+    return visible(_readable(value))
 
 
 def _readable(value) -> str:

@@ -15,6 +15,7 @@ from rq.job import Job
 from jobs.core import files, keys, status
 from jobs.core.catalogue import JobType
 from jobs.core.keys import Meta
+from webapp import auth
 from webapp.repository import job_type_of
 from webapp.resources import queue, redis
 
@@ -93,6 +94,9 @@ def snapshot(job: Job) -> dict:
         error = explain(latest.exc_string if latest else None, state)
         if state == status.CANCELED and _dependency_ended(job):
             error["message"] = "The job was canceled because a job it waited for was stopped or failed."
+        if error["detail"] and not auth.is_operator():
+            # A traceback names the server's files and code: owners get the exception's own line.
+            error["detail"] = error["detail"].splitlines()[-1]
     base = f"/api/jobs/{job.id}"
     return {
         "id": job.id,

@@ -9,10 +9,9 @@ check for tests; the scheme check stays.
 
 from __future__ import annotations
 
-import csv
-import io
 import ipaddress
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from pydantic import Field
 
-from jobs import attach, job, log, progress, settings
+from jobs import attach, csv_text, job, log, progress, settings
 from jobs.builtin.exceptions import Permanent, Refused, Transient
 
 MAX_BODY = 5 * 1024 * 1024
@@ -89,27 +88,107 @@ def resolve(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, str(addresses[0])
 
 
+GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+TEREDO = ipaddress.ip_network("2001::/32")
+
+
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    return (mapped or address).is_global and not (mapped or address).is_multicast
+    """Whether an address is on the public internet, and any IPv4 address it embeds is too.
+
+    IPv6 is allowed only as global unicast (2000::/3): the IPv4-compatible (::a.b.c.d),
+    IPv4-translated (::ffff:0:a.b.c.d) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48) forms lie
+    outside it, and 6to4 and Teredo addresses are judged by the IPv4 addresses inside them.
+    """
+    if address.version == 4:
+        return address.is_global and not address.is_multicast
+    if address.ipv4_mapped:
+        return _public(address.ipv4_mapped)
+    if address not in GLOBAL_UNICAST or not address.is_global or address.is_multicast:
+        return False
+    embedded = [address.sixtofour] if address in SIX_TO_FOUR else []
+    embedded += list(address.teredo or ()) if address in TEREDO else []
+    return all(_public(v4) for v4 in embedded)
+
+
+class Deadline:
+    """A wall-clock limit on one URL: when it passes, the sockets of its connections are shut,
+    so a read blocked on a server that sends a byte at a time returns at once.
+
+    urllib3's timeouts bound each read, not the whole answer: a body trickling in a byte
+    every few seconds never trips them.
+    """
+
+    def __init__(self, seconds: float):
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _pool(scheme: str, ip: str, port: int, host: str, deadline: Deadline):
+    """A one-connection pool to `ip` whose connections are watched by `deadline`."""
+    base = urllib3.HTTPSConnectionPool if scheme == "https" else urllib3.HTTPConnectionPool
+
+    class Watched(base.ConnectionCls):
+        def connect(self):
+            super().connect()
+            deadline.watch(self.sock)
+
+    tls = {"server_hostname": host, "assert_hostname": host} if scheme == "https" else {}
+    pool = base(ip, port, maxsize=1, retries=False, timeout=urllib3.Timeout(total=deadline.remaining()), **tls)
+    pool.ConnectionCls = Watched
+    return pool
 
 
 def _fetch_once(url: str, timeout: float, max_redirects: int, outcome: Outcome) -> None:
     """Follow one URL's redirects to the end, filling `outcome`; raise Transient or Refused."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
+    try:
+        _follow(url, timeout, max_redirects, outcome, deadline)
+    finally:
+        deadline.cancel()
+
+
+def _follow(url: str, timeout: float, max_redirects: int, outcome: Outcome, deadline: Deadline) -> None:
     outcome.redirects = []
     current = url
     while True:
         scheme, host, port, ip = resolve(current)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline.remaining() <= 0:
             raise Transient(f"no answer within {timeout:g} s")
-        pool_class = urllib3.HTTPSConnectionPool if scheme == "https" else urllib3.HTTPConnectionPool
-        tls = {"server_hostname": host, "assert_hostname": host} if scheme == "https" else {}
         parts = urlsplit(current)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         default_port = 443 if scheme == "https" else 80
-        with pool_class(ip, port, maxsize=1, retries=False, timeout=urllib3.Timeout(total=remaining), **tls) as pool:
+        with _pool(scheme, ip, port, host, deadline) as pool:
             try:
                 response = pool.urlopen(
                     "GET",
@@ -122,7 +201,9 @@ def _fetch_once(url: str, timeout: float, max_redirects: int, outcome: Outcome) 
             except urllib3.exceptions.SSLError as exc:
                 raise Permanent(f"TLS failed: {exc}") from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise Transient(_describe(exc, timeout)) from None
+                if _refused(exc):
+                    raise Permanent("connection refused (nothing listens on that port)") from None
+                raise Transient(_describe(exc, timeout, deadline)) from None
             try:
                 outcome.status = response.status
                 outcome.final_url = current
@@ -142,23 +223,33 @@ def _fetch_once(url: str, timeout: float, max_redirects: int, outcome: Outcome) 
                 response.release_conn()
 
 
-def _read_capped(response, deadline: float, timeout: float) -> tuple[int, bool]:
+def _read_capped(response, deadline: Deadline, timeout: float) -> tuple[int, bool]:
     size = 0
     try:
-        for chunk in response.stream(READ_CHUNK):
+        while chunk := response.read1(READ_CHUNK):
             size += len(chunk)
             if size > MAX_BODY:
                 return size, True
-            if time.monotonic() > deadline:
-                raise Transient(f"the body did not arrive within {timeout:g} s")
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise Transient(_describe(exc, timeout)) from None
+        raise Transient(_describe(exc, timeout, deadline, "the body did not arrive")) from None
+    if deadline.expired:  # the shut socket read as the end of a body sent without a length
+        raise Transient(f"the body did not arrive within {timeout:g} s")
     return size, False
 
 
-def _describe(exc: Exception, timeout: float) -> str:
-    if isinstance(exc, urllib3.exceptions.TimeoutError) or "timed out" in str(exc):
-        return f"no answer within {timeout:g} s"
+def _refused(exc: Exception) -> bool:
+    """Whether a connection failed because nothing listens there (another try would fail too)."""
+    cause = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _describe(exc: Exception, timeout: float, deadline: Deadline, what: str = "no answer") -> str:
+    if deadline.expired or isinstance(exc, urllib3.exceptions.TimeoutError) or "timed out" in str(exc):
+        return f"{what} within {timeout:g} s"
     reason = str(getattr(exc, "reason", None) or exc)
     return f"connection failed: {reason.rpartition('>: ')[2]}"
 
@@ -208,11 +299,7 @@ def check_links(
             if not outcome.ok:
                 log(f"{outcome.url}: {outcome.error or outcome.status}")
     rows = [results[url].row() for url in unique]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    attach("links.csv", buffer.getvalue(), "text/csv")
+    attach("links.csv", csv_text(COLUMNS, rows), "text/csv")
     broken = sum(1 for o in results.values() if not o.ok)
     return {
         "checked": len(unique),

@@ -15,6 +15,8 @@ The web stores uploads with `save_upload` at submit, and reads attached files wi
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import uuid
@@ -98,6 +100,26 @@ def attach(name: str, data: bytes | str, content_type: str = "application/octet-
         pipe.expire(keys.files_key(job.id), ttl)
         pipe.expire(keys.files_index_key(job.id), ttl)
         pipe.execute()
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...) and the
+# like), whatever the file's author meant.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # shown as typed, never evaluated
+    return value
+
+
+def csv_text(columns: list[str], rows: list[list]) -> str:
+    """A CSV file of a header and rows, safe to open in a spreadsheet: no cell is a formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_cell(c) for c in columns])
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return buffer.getvalue()
 
 
 def listing(connection: Redis, job_id: str) -> list[dict]:

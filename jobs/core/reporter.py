@@ -21,7 +21,17 @@ from jobs.core import events
 from jobs.core.config import settings
 
 MAX_LOG_LINES_PER_FLUSH = 50
+# Longer log lines and progress messages are cut here, in the worker, so no socket frame, meta
+# or API answer carries more; the cut ends in CUT, which the page shows as it is.
 MAX_LOG_LINE = 2000
+MAX_MESSAGE = 500
+CUT = "… [cut]"
+
+
+def bounded(text, limit: int) -> str:
+    """`text` as a string of at most `limit` characters, visibly cut if it was longer."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - len(CUT)] + CUT
 
 
 class Reporter:
@@ -44,7 +54,7 @@ class Reporter:
 
     def log(self, line: str) -> None:
         with self._lock:
-            self._lines.append(str(line)[:MAX_LOG_LINE])
+            self._lines.append(bounded(line, MAX_LOG_LINE))
         self.poke()
 
     def poke(self) -> None:
@@ -110,7 +120,7 @@ class Reporter:
             "done": done,
             "total": total,
             "percent": percent,
-            "message": message,
+            "message": None if message is None else bounded(message, MAX_MESSAGE),
             "eta_s": eta,
             "elapsed_s": round(elapsed, 1),
             "updated_at": time.time(),

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from jobs import Upload, attach, job, open_upload, progress
+from jobs import Upload, attach, csv_text, job, open_upload, progress
 from jobs.builtin.texts import embeddings
 
 MAX_DOCUMENTS = 50_000
@@ -40,7 +40,7 @@ def _kind(name: str, content_type: str) -> str:
     return "lines"
 
 
-def _from_csv(text: str, name: str, column: str) -> list[tuple[int, str]]:
+def _fromcsv_text(text: str, name: str, column: str) -> list[tuple[int, str]]:
     reader = csv.DictReader(io.StringIO(text), delimiter="\t" if name.lower().endswith(".tsv") else ",")
     header = reader.fieldnames or []
     if not header:
@@ -75,7 +75,7 @@ def read_documents(ref: str, column: str = "") -> list[tuple[int, str]]:
     text = upload.text()
     kind = _kind(upload.name, upload.content_type)
     if kind == "csv":
-        numbered = _from_csv(text, upload.name, column)
+        numbered = _fromcsv_text(text, upload.name, column)
     elif kind == "jsonl":
         numbered = _from_jsonl(text, column)
     else:
@@ -93,14 +93,6 @@ def _embed(texts: list[str]):
     return embeddings.encode(
         texts, on_batch=lambda done, total: progress(done, total, f"encoded {done:,} of {total:,}")
     )
-
-
-def _csv(columns: list[str], rows: list[list]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 @job(
@@ -126,7 +118,7 @@ def semantic_search(
     best = np.argsort(-scores, kind="stable")[:top_k]
     columns = ["rank", "score", "line", "text"]
     rows = [[rank, round(float(scores[i]), 4), numbered[i][0], texts[i]] for rank, i in enumerate(best, start=1)]
-    attach("matches.csv", _csv(columns, rows), "text/csv")
+    attach("matches.csv", csv_text(columns, rows), "text/csv")
     return {"query": query, "documents": len(texts), "table": {"columns": columns, "rows": rows}}
 
 
@@ -171,7 +163,7 @@ def cluster_texts(
         )
     attach("clusters.png", charts.scatter_png(clustering.project_2d(vectors), labels), "image/png")
     rows = [[numbered[i][0], int(labels[i]) + 1, texts[i]] for i in range(len(texts))]
-    attach("clusters.csv", _csv(["line", "cluster", "text"], rows), "text/csv")
+    attach("clusters.csv", csv_text(["line", "cluster", "text"], rows), "text/csv")
     return {
         "documents": len(texts),
         "clusters": clusters,
