@@ -174,3 +174,11 @@ def soak(ms: int = 100) -> dict:
     connection.set(f"soak:effect:{current.id}", began, nx=True)
     connection.rpush(f"soak:runs:{current.id}", f"{began} {time.time()}")
     return {"began": began}
+
+
+@job(title="Chatter", timeout=30)
+def chatter(size: int = 1_000_000) -> str:
+    """Report a progress message and a log line far longer than anyone should read."""
+    progress(1, 2, "m" * size)
+    log("l" * size)
+    return "said too much"

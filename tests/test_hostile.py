@@ -167,3 +167,36 @@ def test_the_schema_of_every_text_parameter_excludes_the_nul_the_api_refuses(cli
                 assert not re.search(schema["pattern"], "a\x00b"), (job_type["name"], name)
                 checked += 1
     assert checked > 5
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_a_json_error(live_server):
+    import requests
+
+    def chunks():  # no Content-Length: the server learns the size only by reading
+        yield b'{"type": "steps", "params": {"n": 1}, "pad": "'
+        for _ in range(60):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    response = requests.post(f"{live_server.url}/api/jobs", data=chunks(), headers={"Content-Type": JSON}, timeout=60)
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "too_large"
+
+
+def test_a_multipart_submit_without_a_type_is_400_naming_the_field(client, api, redis):
+    response = client.post(
+        "/api/jobs",
+        data={"params": "{}"},
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": api.csrf_token()},
+    )
+    assert response.status_code == 400
+    assert "'type' field" in response.get_json()["error"]["message"]
+    assert not redis.keys(keys.job_key("*"))
+
+
+def test_bidi_controls_in_a_parameter_are_shown_not_obeyed(client, api):
+    job_id = api.submit("every_type", count=1, name="report\u202eexe.txt")
+    html = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "\u202e" not in html
+    assert "report⟨U+202E⟩exe.txt" in html

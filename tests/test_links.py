@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import socket
 import ssl
 import threading
 import time
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from jobs.builtin import links
+from tests.helpers import free_port
 
 
 class Site(BaseHTTPRequestHandler):
@@ -213,3 +215,79 @@ def test_https_is_verified_against_the_name_while_connecting_to_the_checked_addr
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_site.cert))
     trusted = links.check_one(tls_site.url + "/ok", timeout=5, max_redirects=0, retries=0)
     assert (trusted.status, trusted.size, trusted.error) == (200, 5, None)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::127.0.0.1",
+        "::169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1::a00:1",
+        "::ffff:0:7f00:1",
+        "2002:7f00:1::",
+        "2002:a9fe:a9fe::",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, for a client at 127.0.0.1
+    ],
+)
+def test_ipv6_forms_that_embed_a_private_ipv4_address_are_refused(strict, address):
+    with pytest.raises(links.Refused, match="non-public address"):
+        links.resolve(f"http://[{address}]/")
+
+
+def test_global_ipv6_and_6to4_of_a_public_address_count_as_public():
+    import ipaddress
+
+    assert links._public(ipaddress.ip_address("2606:4700:4700::1111"))
+    assert links._public(ipaddress.ip_address("2002:808:808::1"))  # 6to4 of 8.8.8.8
+
+
+@contextmanager
+def trickling(total: int = 200):
+    """A server that sends its headers, then its body a byte every tenth of a second; yields
+    (its port, a list holding how many bytes of the body it sent)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent = [0]
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {total}\r\n\r\n".encode())
+            try:
+                for _ in range(total):
+                    conn.sendall(b"x")
+                    sent[0] += 1
+                    time.sleep(0.1)
+            except OSError:
+                pass  # the checker hung up
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1], sent
+    finally:
+        listener.close()
+
+
+def test_a_body_that_trickles_in_is_cut_off_at_the_url_s_deadline():
+    with trickling(total=200) as (port, sent):  # 20 s at a byte a tenth of a second; each read well within 1 s
+        outcome = links.check_one(f"http://127.0.0.1:{port}/", timeout=1, max_redirects=0, retries=0)
+    assert outcome.error == "the body did not arrive within 1 s"
+    assert sent[0] < 200  # the connection was closed long before the server was done
+
+
+def test_a_closed_port_is_connection_refused_and_not_retried():
+    port = free_port()  # nothing listens there
+    outcome = links.check_one(f"http://127.0.0.1:{port}/", timeout=5, max_redirects=0, retries=2)
+    assert "connection refused" in outcome.error
+    assert outcome.attempts == 1
+
+
+def test_the_links_csv_never_holds_a_spreadsheet_formula(client, api, worker):
+    formula = '=HYPERLINK("http://evil.example","click")'
+    job_id = api.submit("check_links", urls=[formula, "@SUM(1+1)"])
+    snapshot = api.wait_status(job_id, "finished", "failed")
+    (csv_file,) = snapshot["files"]
+    rows = list(csv.reader(io.StringIO(client.get(csv_file["url"]).get_data(as_text=True))))
+    cells = [row[0] for row in rows[1:]]
+    assert cells == ["'" + formula, "'@SUM(1+1)"]

@@ -160,7 +160,18 @@ def test_without_smtp_the_option_is_hidden_and_refused(client):
     assert "not configured" in response.get_json()["error"]["fields"]["notify_email"]
 
 
-@pytest.mark.parametrize("address", ["not-an-address", "a@b", "x@example.com\r\nBcc: y@example.com", 5])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "not-an-address",
+        "a@b",
+        "x@example.com\r\nBcc: y@example.com",
+        5,
+        "anä@example.com",  # not ASCII: most mail servers refuse it, after six tries
+        "moc.elpmaxe@\u202eana",  # a right-to-left override that reverses what the owner reads
+        "ana\u202e@example.com",
+    ],
+)
 def test_a_bad_address_is_422(mail_client, address):
     response = mail_client.post("/api/jobs", json={"type": "steps", "params": {}, "notify_email": address})
     assert response.status_code == 422
@@ -169,6 +180,15 @@ def test_a_bad_address_is_422(mail_client, address):
 
 def test_the_form_offers_email_when_smtp_is_configured(mail_client):
     assert 'name="notify_email"' in mail_client.get("/jobs/new/steps").get_data(as_text=True)
+
+
+def test_the_api_description_offers_email_exactly_when_the_form_does(client, mail_client):
+    def offered(c) -> bool:
+        schema = c.get("/api/openapi.json").get_json()["components"]["schemas"]["Submit_steps"]
+        return "notify_email" in schema["properties"]
+
+    assert not offered(client)
+    assert offered(mail_client)
 
 
 def test_no_email_without_an_address(mail_api, mail_worker, inbox, redis):

@@ -62,3 +62,14 @@ def test_a_job_keeps_its_owner_and_type_in_meta(api, redis, worker):
     assert meta["type"] == "steps"
     assert meta["owner"]
     assert meta["progress"]["done"] == 1
+
+
+def test_a_huge_progress_message_and_log_line_are_cut_visibly_in_the_worker(api, worker, redis):
+    job_id = api.submit("chatter", size=1_000_000)
+    snapshot = api.wait_status(job_id, "finished", "failed")
+    message = snapshot["progress"]["message"]
+    assert len(message) <= 500 and message.endswith("… [cut]")
+    (line,) = snapshot["log"]
+    assert len(line) <= 2000 and line.endswith("… [cut]")
+    # What sockets and the API get comes from the meta: it holds the cut message, not the megabyte.
+    assert len(redis.hget(keys.job_key(job_id), "meta")) < 10_000

@@ -81,6 +81,15 @@ def test_a_foreign_origin_is_refused(browser):
     assert exc.value.status_code == 403
 
 
+def test_the_origin_s_scheme_and_port_must_match_too(browser):
+    job_id = browser.submit("steps", n=1)
+    for origin in (f"https://127.0.0.1:{browser.server.port}", "http://127.0.0.1:1"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as exc:
+            browser.socket(job_id, origin=origin)
+        assert exc.value.status_code == 403, origin
+    browser.socket(job_id).close()  # the page's own origin still opens it
+
+
 def test_plain_http_to_the_socket_url_is_an_error(browser):
     job_id = browser.submit("steps", n=1)
     response = browser.http.get(f"{browser.server.url}/ws/jobs/{job_id}")
