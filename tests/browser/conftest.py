@@ -44,14 +44,24 @@ def chromium():
 def new_context(chromium, live_server):
     """Open browser contexts (each its own owner) on the live server; all closed after the test.
 
-    A script error on any page fails the test.
+    A script error on any page fails the test, and so does anything the page's
+    Content-Security-Policy blocked: every browser test shows the pages work under it.
     """
     contexts, errors = [], []
+
+    def watch(page):
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
+            ),
+        )
 
     def open_context(**options):
         context = chromium.new_context(**{"base_url": live_server.url, **options})
         context.set_default_timeout(20_000)
-        context.on("page", lambda page: page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}")))
+        context.on("page", watch)
         contexts.append(context)
         return context
 
