@@ -182,3 +182,15 @@ def chatter(size: int = 1_000_000) -> str:
     progress(1, 2, "m" * size)
     log("l" * size)
     return "said too much"
+
+
+@job(title="Solo", timeout=120, concurrency=1)
+def solo(seconds: float = 60.0) -> str:
+    """Block, one at a time over all workers."""
+    return block(seconds)
+
+
+@job(title="Per site", timeout=120, concurrency=1, concurrency_key=lambda params: params["site"])
+def per_site(site: str, seconds: float = 60.0) -> str:
+    """Block, one at a time per site."""
+    return block(seconds)

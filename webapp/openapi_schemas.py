@@ -73,6 +73,19 @@ JOB = {
             "format": "date-time",
             "description": "When a scheduled job starts",
         },
+        "queue_position": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "description": "A waiting job's place in its queue, 1 for the next to run",
+        },
+        "expected_start_s": {
+            "type": ["number", "null"],
+            "description": "About how many seconds until a waiting job starts, from recent run times",
+        },
+        "waiting_for": {
+            "type": ["string", "null"],
+            "description": "What a job held back by a concurrency limit waits for",
+        },
     },
 }
 # Run later: one or the other; a time without a zone is UTC.

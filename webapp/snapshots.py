@@ -7,8 +7,10 @@ that lists show. This is the one reader of the meta that the worker's reporter w
 
 from __future__ import annotations
 
+import math
 import re
 
+from rq import Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -115,9 +117,29 @@ def snapshot(job: Job) -> dict:
         "started_at": _iso(job.started_at),
         "ended_at": _iso(job.ended_at),
         "scheduled_for": _scheduled_for(job) if state == status.SCHEDULED else None,
+        **line_place(job, state),
+        "waiting_for": meta.waiting_for if state == status.DEFERRED else None,
         "files": [{**f, "url": f"{base}/files/{f['name']}"} for f in files.listing(connection, job.id)],
         "urls": {"self": base, "page": f"/jobs/{job.id}", "ws": f"/ws/jobs/{job.id}"},
     }
+
+
+def line_place(job: Job, state: str) -> dict:
+    """Where a waiting job stands in its queue (1 = next) and about when it starts, in seconds.
+
+    The wait is the jobs ahead, shared among the workers serving the queue, times the queue's
+    recent run time; None while nothing is known to estimate it from.
+    """
+    if state != status.QUEUED:
+        return {"queue_position": None, "expected_start_s": None}
+    q = queue(job.origin)
+    position = keys.queue_position(redis(), q.key, job.id)
+    run_time = keys.run_time(redis(), q.name)
+    workers = Worker.count(queue=q)
+    expected = None
+    if position is not None and run_time is not None and workers:
+        expected = round(math.ceil((position - 1) / workers) * run_time, 1)
+    return {"queue_position": position, "expected_start_s": expected}
 
 
 def summary(job: Job) -> dict:

@@ -52,6 +52,10 @@ class JobType:
     # Called once in a worker that serves this type's queue, before it forks any work horse
     # (to load a model every horse then inherits).
     preload: Callable[[], object] | None = field(default=None, repr=False)
+    # How many jobs of this type may run at once over all workers (None: no limit), and, for a
+    # limit per key, "owner" or a function of the parameters naming the key (see jobs.core.limits).
+    concurrency: int | None = None
+    concurrency_key: str | Callable[[dict], object] | None = field(default=None, repr=False)
 
     @property
     def unavailable(self) -> str | None:
@@ -103,6 +107,8 @@ def job(
     requires: Callable[[], str | None] | None = None,
     on_stop: Callable | None = None,
     preload: Callable[[], object] | None = None,
+    concurrency: int | None = None,
+    concurrency_key: str | Callable[[dict], object] | None = None,
 ):
     """Register a top-level function as a job type; the function itself is returned unchanged.
 
@@ -111,6 +117,8 @@ def job(
     `on_stop(job, connection)` cleans up after a running job that is stopped on request: it runs
     in the worker once the job's process has been killed (see jobs.core.job).
     `preload()` runs once in each worker serving `queue`, before it forks (a model to load).
+    `concurrency=N` lets at most N jobs of this type run at once over all workers; with
+    `concurrency_key` ("owner", or a function of the parameters) the limit is per key.
     """
 
     def register(func: Callable) -> Callable:
@@ -128,6 +136,8 @@ def job(
             requires=requires,
             on_stop=on_stop,
             preload=preload,
+            concurrency=concurrency,
+            concurrency_key=concurrency_key,
         )
         if job_type.name in CATALOGUE and CATALOGUE[job_type.name].func_name != job_type.func_name:
             raise ValueError(f"two job types are named {job_type.name!r}")

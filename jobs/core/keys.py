@@ -95,6 +95,33 @@ def operator_failures_key(address: str) -> str:
     return f"{PREFIX}operator-failures:{escape(address)}"
 
 
+# Fair turns within a queue (see jobs.core.fair): the job's place in the order is kept in its hash.
+FAIR_FIELD = "spool_fair"
+# Every concurrency limit that has parked jobs, with how many may run (see jobs.core.limits).
+LIMITS = PREFIX + "limits"
+
+
+def fair_keys(queue_name: str) -> tuple[str, str, str, str]:
+    """A queue's fair order (a sorted set), each owner's last round, the current round, a counter."""
+    base = f"{PREFIX}fair:{escape(queue_name)}"
+    return f"{base}:order", f"{base}:last", f"{base}:round", f"{base}:seq"
+
+
+def slots_key(limit: str) -> str:
+    """The running jobs that hold a slot of one concurrency limit (see jobs.core.limits)."""
+    return f"{PREFIX}slots:{escape(limit)}"
+
+
+def held_key(limit: str) -> str:
+    """The jobs waiting, in order, for a slot of one concurrency limit."""
+    return f"{PREFIX}held:{escape(limit)}"
+
+
+def run_time_key(queue_name: str) -> str:
+    """How long a queue's recent jobs ran: a moving average, for the expected wait."""
+    return f"{PREFIX}runtime:{escape(queue_name)}"
+
+
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
 PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""))
@@ -144,6 +171,25 @@ def run_records(client, job_ids: list[str]) -> list[tuple[str, str | None, str |
     return records
 
 
+def record_run_time(client, queue_name: str, seconds: float) -> None:
+    """Fold one finished job's run time into its queue's moving average (a tenth each)."""
+    key = run_time_key(queue_name)
+    previous = client.get(key)
+    average = seconds if previous is None else 0.9 * float(previous) + 0.1 * seconds
+    client.set(key, round(average, 3), ex=7 * 24 * 3600)
+
+
+def run_time(client, queue_name: str) -> float | None:
+    raw = client.get(run_time_key(queue_name))
+    return float(raw) if raw is not None else None
+
+
+def queue_position(client, queue_key: str, job_id: str) -> int | None:
+    """A waiting job's place in its queue's list, 1 for the next to run; None when not in it."""
+    index = client.lpos(queue_key, job_id)
+    return None if index is None else index + 1
+
+
 def existing(client, job_ids: list[str]) -> list[bool]:
     """Whether each job still exists, in one round trip."""
     with client.pipeline(transaction=False) as pipe:
@@ -155,6 +201,9 @@ def existing(client, job_ids: list[str]) -> list[bool]:
 def forbid_retries(client, job_id: str) -> None:
     """Leave a job no retries, so RQ fails it for good when it is next handled."""
     client.hset(job_key(job_id), "retries_left", 0)
+
+
+WAITING_FOR = "waiting_for"
 
 
 class Progress(TypedDict):
@@ -178,9 +227,11 @@ class Meta:
     request_id: str | None = None
     notify_email: str | None = None
     progress: Progress | None = None
+    # What a job parked by a concurrency limit waits for, in words (see jobs.core.limits).
+    waiting_for: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    FIELDS = ("type", "owner", "request_id", "notify_email", "progress")
+    FIELDS = ("type", "owner", "request_id", "notify_email", "progress", "waiting_for")
 
     @classmethod
     def of(cls, job: Job) -> Meta:

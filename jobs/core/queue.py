@@ -1,4 +1,5 @@
-"""Spool's RQ queue: JSON payloads, Spool's job class, and no job left waiting forever.
+"""Spool's RQ queue: JSON payloads, Spool's job class, owners taking turns, and no job left
+waiting forever.
 
 queue("default", connection).enqueue_call(func, kwargs=..., meta=...)
 """
@@ -10,7 +11,7 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from jobs.core import events, status
+from jobs.core import events, fair, status
 from jobs.core.job import SpoolJob
 
 
@@ -23,6 +24,13 @@ class SpoolQueue(Queue):
 
     def acquire_maintenance_lock(self) -> bool:
         return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=self.MAINTENANCE_LOCK_TTL))
+
+    def push_job_id(self, job_id: str, pipeline=None, at_front: bool = False) -> None:
+        """Put the job at its owner's fair place in the list (see jobs.core.fair); a job pushed
+        to the front, as RQ does for some retries, still goes first."""
+        if at_front:
+            return super().push_job_id(job_id, pipeline=pipeline, at_front=True)
+        fair.push(pipeline if pipeline is not None else self.connection, self.key, self.name, job_id)
 
     def enqueue_call(self, *args, **kwargs) -> Job:
         """Enqueue as RQ does, but never leave a job waiting on one that has already ended badly.

@@ -38,7 +38,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, jsonlog, keys, status
+from jobs.core import events, fair, jsonlog, keys, limits, status
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
@@ -88,10 +88,33 @@ class SpoolWorker(Worker):
             jsonlog.transition(job, now_status)
             if now_status in (status.FAILED, status.STOPPED):
                 cancel_dependents(job)
+            if now_status != status.STARTED:
+                limits.release(self.connection, job)
+            if now_status == status.FINISHED and job.started_at and job.ended_at:
+                keys.record_run_time(self.connection, job.origin, (job.ended_at - job.started_at).total_seconds())
             return now_status
         except Exception:
             self.log.exception("could not publish the status of job %s", job.id)
             return None
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Take the next job, as RQ does, that its concurrency limits let run now.
+
+        A job over a limit is parked (see jobs.core.limits) and the worker takes the next one,
+        so a job waiting for a slot never occupies a worker.
+        """
+        while True:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            if result is None:
+                return None
+            job, queue = result
+            fair.dequeued(self.connection, queue.name, job.id)
+            if limits.claim(self.connection, job):
+                return result
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        limits.wake_where_room(self.connection)
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         # RQ allows a fixed 60 s past the next heartbeat; a small grace lets the survivors
