@@ -95,6 +95,11 @@ def operator_failures_key(address: str) -> str:
     return f"{PREFIX}operator-failures:{escape(address)}"
 
 
+def operator_session_key(session_id: str) -> str:
+    """One operator sign-in: the fingerprint of the password it was made with, expiring with it."""
+    return f"{PREFIX}operator-session:{session_id}"
+
+
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
 PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""))
