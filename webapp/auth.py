@@ -31,9 +31,6 @@ csrf = CSRFProtect()
 
 # Blueprints only a signed-in operator may reach (besides the sign-in page itself).
 OPERATOR_BLUEPRINTS = frozenset({"rq_dashboard", "ops"})
-# Wrong operator passwords an address may send within the window before it is refused.
-PASSWORD_TRIES = 10
-PASSWORD_WINDOW = 300
 
 
 class RefreshingSessionInterface(SecureCookieSessionInterface):
@@ -128,25 +125,6 @@ def is_operator() -> bool:
         fingerprint = _password_fingerprint()
         g.is_operator = bool(record and fingerprint and hmac.compare_digest(record.decode(), fingerprint))
     return g.is_operator
-
-
-def password_matches(given: str) -> bool:
-    """Compare with OPERATOR_PASSWORD in constant time; no password set means no operators.
-
-    An address that keeps guessing wrong is refused (429) for a while, whatever it sends.
-    """
-    failures = keys.operator_failures_key(request.remote_addr or "")
-    connection = resources.redis()
-    if int(connection.get(failures) or 0) >= PASSWORD_TRIES:
-        abort(429, description="Too many wrong operator passwords from this address; try again in a few minutes.")
-    expected = current_app.config["OPERATOR_PASSWORD"]
-    if expected and hmac.compare_digest(given.encode(), expected.encode()):
-        return True
-    with connection.pipeline() as pipe:
-        pipe.set(failures, 0, ex=PASSWORD_WINDOW, nx=True)  # the window starts at the first miss
-        pipe.incr(failures)
-        pipe.execute()
-    return False
 
 
 def _end_operator_session() -> None:

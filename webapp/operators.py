@@ -16,7 +16,7 @@ from rq.serializers import JSONSerializer
 from jobs.core import status
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from webapp import auth, repository, resources, snapshots
+from webapp import auth, guesses, repository, resources, snapshots
 from webapp.exceptions import Conflict
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -50,7 +50,7 @@ def login():
     """Sign in as an operator with OPERATOR_PASSWORD."""
     enabled = bool(current_app.config["OPERATOR_PASSWORD"])
     if request.method == "POST":
-        if auth.password_matches(request.form.get("password", "")):
+        if guesses.check(request.form.get("password", ""), "sign-in"):
             auth.sign_in_operator()
             return redirect(_safe_next(request.form.get("next")), code=303)
         return render_template("ops/login.html", enabled=enabled, failed=True, next=request.form.get("next")), 401

@@ -91,8 +91,9 @@ def idempotency_key(owner: str, key: str) -> str:
     return f"{PREFIX}idempotency:{escape(owner)}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def operator_failures_key(address: str) -> str:
-    return f"{PREFIX}operator-failures:{escape(address)}"
+def operator_failures_key(door: str, address: str) -> str:
+    """Wrong operator passwords one address sent to one door (the sign-in page, or /metrics)."""
+    return f"{PREFIX}operator-failures:{door}:{escape(address)}"
 
 
 def operator_session_key(session_id: str) -> str:
