@@ -70,15 +70,8 @@ def _candidate_ids(state: str | None) -> list[str]:
     ids: list[str] = []
     for name in sorted({q.name for q in Queue.all(connection=connection)}):
         q = resources.queue(name)
-        registries = {
-            "scheduled": q.scheduled_job_registry,
-            "deferred": q.deferred_job_registry,
-            "started": q.started_job_registry,
-            "finished": q.finished_job_registry,
-            "failed": q.failed_job_registry,
-            "stopped": q.failed_job_registry,  # RQ files stopped jobs with the failed ones
-            "canceled": q.canceled_job_registry,
-        }
+        registries = resources.registries(name)
+        registries["stopped"] = registries["failed"]  # RQ files stopped jobs with the failed ones
         if state in (None, status.QUEUED):
             ids += q.get_job_ids(0, SCAN)
         for registry in {id(r): r for s, r in registries.items() if state in (None, s)}.values():

@@ -66,6 +66,16 @@ def mail_key(job_id: str, outcome: str, state: str) -> str:
     return f"{PREFIX}mail:{job_id}:{outcome}:{state}"
 
 
+MAIL_OUTCOMES = ("finished", "failed", "stopped")
+MAIL_STATES = ("queued", "sent")
+
+
+def job_keys(job_id: str) -> list[str]:
+    """Every key of Spool's own that belongs to one job (RQ's hash and results are RQ's)."""
+    mail = [mail_key(job_id, o, s) for o in MAIL_OUTCOMES for s in MAIL_STATES]
+    return [log_key(job_id), files_key(job_id), files_index_key(job_id), stop_key(job_id), *mail]
+
+
 def escape(value: str) -> str:
     """A caller-chosen string made safe inside a key and a SCAN pattern.
 
@@ -103,13 +113,13 @@ def operator_session_key(session_id: str) -> str:
 
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
-PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""))
+PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:")
 
 
 def job_id_in(key: bytes | str, prefix: str) -> str:
-    """The job id in one of the PER_JOB_PREFIXES keys."""
+    """The job id in one of the PER_JOB_PREFIXES keys (what follows it, up to any ':')."""
     text = key.decode() if isinstance(key, bytes) else key
-    return text.removeprefix(prefix).removesuffix(":index")
+    return text.removeprefix(prefix).split(":", 1)[0]
 
 
 # Reads of RQ's job hash by field name, for the places that must not fetch whole jobs.
