@@ -14,12 +14,13 @@ job id under `spool:`, so housekeeping can find what a vanished job left behind.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 from urllib.parse import quote, unquote
 
 from rq.job import Job
+
+from jobs.core import payloads
 
 PREFIX = "spool:"
 CHANNEL_PREFIX = PREFIX + "events:"
@@ -155,9 +156,17 @@ def run_records(client, job_ids: list[str]) -> list[tuple[str, str | None, str |
         if state is None:
             records.append(None)
             continue
-        type_name = (json.loads(meta) if meta else {}).get("type")
+        type_name = _meta_or_empty(meta).get("type")
         records.append((state.decode(), type_name, started and started.decode(), ended and ended.decode()))
     return records
+
+
+def _meta_or_empty(raw: bytes | None) -> dict:
+    """A job's meta read without RQ, even one RQ's CLI saved pickled (see jobs.core.payloads)."""
+    try:
+        return payloads.meta(raw) if raw else {}
+    except payloads.UnsafePayload:
+        return {}
 
 
 def existing(client, job_ids: list[str]) -> list[bool]:
