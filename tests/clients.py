@@ -95,11 +95,11 @@ class OperatorLogin:
     def __init__(self, client, password: str = OPERATOR_PASSWORD):
         self.client, self.password = client, password
 
-    def sign_in(self, password: str | None = None, next_path: str = ""):
+    def sign_in(self, password: str | None = None, next_path: str = "", headers: dict | None = None):
         """Sign in with `password` (the operator password unless given), as a browser would."""
         password = self.password if password is None else password
         data = {"password": password, "csrf_token": csrf_token(self.client), "next": next_path}
-        return self.client.post("/ops/login", data=data)
+        return self.client.post("/ops/login", data=data, headers=headers)
 
     def sign_out(self):
         return self.client.post("/ops/logout", data={"csrf_token": csrf_token(self.client)})

@@ -37,3 +37,15 @@ def free_port() -> int:
 def markers(directory: Path) -> list[str]:
     """The names of the files a job left in `directory` (see `tests.job_fixtures.attempts`)."""
     return sorted(p.name for p in directory.glob("*")) if directory.exists() else []
+
+
+class RunsOnUnpickle:
+    """An object whose pickle, loaded by pickle itself, runs a shell command (os.system)."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (self.command,)

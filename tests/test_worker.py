@@ -1,13 +1,14 @@
 """Real `python worker.py` processes: what they run, refuse and report."""
 
 import json
+import zlib
 
 from rq import Queue
 from rq.serializers import JSONSerializer
 
 from jobs.core import events, keys
 from tests.environment import VAR
-from tests.helpers import wait_for
+from tests.helpers import RunsOnUnpickle, wait_for
 
 
 def test_worker_refuses_a_function_outside_the_catalogue(client, api, redis, worker):
@@ -28,12 +29,20 @@ def test_worker_refuses_a_function_outside_the_catalogue(client, api, redis, wor
     assert (VAR / "did-run").read_text() == "ran"  # the worker lived on and ran the next job
 
 
-def test_worker_refuses_a_pickled_payload(redis, worker):
+def test_worker_refuses_a_pickled_payload_that_names_a_global(redis, worker):
     queue = Queue("default", connection=redis)  # RQ's default serializer is pickle
-    job = queue.enqueue("tests.job_fixtures.touch", str(VAR / "pickled"))
+    job = queue.enqueue("tests.job_fixtures.touch", RunsOnUnpickle(f"touch {VAR / 'pickled-global'}"))
     wait_for(lambda: redis.hget(job.key, "status") == b"failed", 30, "the pickled job to fail")
-    assert not (VAR / "pickled").exists()
+    assert not (VAR / "pickled-global").exists()
     assert worker.process.poll() is None
+
+
+def test_a_pickled_payload_of_plain_values_runs_as_json(redis, worker):
+    queue = Queue("default", connection=redis)  # as RQ's CLI without Spool's classes saves a job
+    job = queue.enqueue("tests.job_fixtures.touch", str(VAR / "pickled-plain"))
+    wait_for(lambda: redis.hget(job.key, "status") == b"finished", 30, "the pickled job to run")
+    assert (VAR / "pickled-plain").read_text() == "ran"
+    assert json.loads(zlib.decompress(redis.hget(job.key, "data")))[0] == "tests.job_fixtures.touch"
 
 
 def test_progress_is_coalesced_and_the_last_update_lands(api, redis, worker):

@@ -4,13 +4,18 @@ cookie-borne API calls, and the WebSocket `Origin` check.
 
     owner = owner_id()          # creates the browser's owner id on first use
     if is_operator(): ...       # signed in with OPERATOR_PASSWORD, and not expired
+
+An operator's sign-in is kept in Redis, the cookie holding only its random id: signing out
+ends it for every copy of the cookie, and each record holds a fingerprint of the password it
+was made with (an HMAC keyed with SECRET_KEY, never the password), so changing
+OPERATOR_PASSWORD ends every sign-in at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -26,9 +31,6 @@ csrf = CSRFProtect()
 
 # Blueprints only a signed-in operator may reach (besides the sign-in page itself).
 OPERATOR_BLUEPRINTS = frozenset({"rq_dashboard", "ops"})
-# Wrong operator passwords an address may send within the window before it is refused.
-PASSWORD_TRIES = 10
-PASSWORD_WINDOW = 300
 
 
 class RefreshingSessionInterface(SecureCookieSessionInterface):
@@ -107,37 +109,47 @@ def current_owner() -> str | None:
     return _token_owner() or session.get("owner")
 
 
+def _password_fingerprint() -> str | None:
+    password = current_app.config["OPERATOR_PASSWORD"]
+    if not password:
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"operator-password:" + password.encode(), hashlib.sha256).hexdigest()
+
+
 def is_operator() -> bool:
-    """Whether the caller signed in as an operator and the sign-in has not expired."""
-    return session.get("operator_until", 0) > time.time()
+    """Whether the caller's operator sign-in is still kept, and made with today's password."""
+    if "is_operator" not in g:
+        session_id = session.get("operator")
+        record = resources.redis().get(keys.operator_session_key(session_id)) if session_id else None
+        fingerprint = _password_fingerprint()
+        g.is_operator = bool(record and fingerprint and hmac.compare_digest(record.decode(), fingerprint))
+    return g.is_operator
 
 
-def password_matches(given: str) -> bool:
-    """Compare with OPERATOR_PASSWORD in constant time; no password set means no operators.
-
-    An address that keeps guessing wrong is refused (429) for a while, whatever it sends.
-    """
-    failures = keys.operator_failures_key(request.remote_addr or "")
-    connection = resources.redis()
-    if int(connection.get(failures) or 0) >= PASSWORD_TRIES:
-        abort(429, description="Too many wrong operator passwords from this address; try again in a few minutes.")
-    expected = current_app.config["OPERATOR_PASSWORD"]
-    if expected and hmac.compare_digest(given.encode(), expected.encode()):
-        return True
-    with connection.pipeline() as pipe:
-        pipe.set(failures, 0, ex=PASSWORD_WINDOW, nx=True)  # the window starts at the first miss
-        pipe.incr(failures)
-        pipe.execute()
-    return False
+def _end_operator_session() -> None:
+    session_id = session.pop("operator", None)
+    if session_id:
+        resources.redis().delete(keys.operator_session_key(session_id))
+    # A new CSRF token with each sign-in and sign-out: one planted or read before cannot follow.
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+    g.pop("is_operator", None)
 
 
 def sign_in_operator() -> None:
-    session["operator_until"] = time.time() + current_app.config["OPERATOR_SESSION_SECONDS"]
+    """Start a new operator session (never the one the browser brought along)."""
+    _end_operator_session()
+    session_id = secrets.token_urlsafe(32)
+    seconds = current_app.config["OPERATOR_SESSION_SECONDS"]
+    if seconds > 0:
+        resources.redis().set(keys.operator_session_key(session_id), _password_fingerprint(), ex=seconds)
+    session["operator"] = session_id
     session.permanent = True
 
 
 def sign_out_operator() -> None:
-    session.pop("operator_until", None)
+    _end_operator_session()
 
 
 def _guard_operator_pages():

@@ -39,7 +39,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
         PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,
-        WTF_CSRF_TIME_LIMIT=None,
+        # A form's CSRF token lasts a day (longer than an operator's sign-in, far shorter than
+        # the cookie); every page is rendered with a fresh one.
+        WTF_CSRF_TIME_LIMIT=24 * 3600,
         WTF_CSRF_SSL_STRICT=False,
         SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 4096},
         PRODUCTION=production,

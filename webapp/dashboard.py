@@ -11,6 +11,10 @@ What it lacks is added around it, on the app:
 - its requeue routes re-save a job with the pickle serializer (`rq.job.requeue_job` is called
   without one), which would make it unreadable to Spool's workers; the app answers those two
   endpoints with its own views that requeue through Spool's queue.
+- its Delete and Empty call RQ's `Job.delete`, which neither stops a running job (the worker
+  ran on and re-created its hash, ownerless) nor touches Spool's keys (log, files, uploads,
+  the owner's index); the app answers those two endpoints with views that go through
+  `jobs.core.purge`, keeping its RQ_DASHBOARD_DISABLE_DELETE switch.
 - its pages put job fields into the DOM unescaped (underscore's `<%= %>`), so the JSON that
   feeds them is HTML-escaped, and a Content-Security-Policy allows only its own scripts.
 """
@@ -22,14 +26,14 @@ import hashlib
 import re
 
 import rq_dashboard
-from flask import Flask, Response, abort, json, request
+from flask import Flask, Response, abort, current_app, json, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.serializers import JSONSerializer
 from rq_dashboard import web
 
-from jobs.core import events, status
+from jobs.core import events, purge, status
 from webapp import repository, resources
 
 # Endpoints whose JSON its templates insert as HTML without escaping.
@@ -45,8 +49,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(rq_dashboard.blueprint, url_prefix="/rq")
     app.view_functions["rq_dashboard.requeue_job_view"] = _requeue_one
     app.view_functions["rq_dashboard.requeue_all"] = _requeue_all
+    app.view_functions["rq_dashboard.delete_job_view"] = _delete_one
+    app.view_functions["rq_dashboard.empty_queue"] = _empty
     app.before_request(_refuse_state_change_by_get)
     app.after_request(_harden)
+
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _requeue(failed_registry, job_id: str) -> bool:
@@ -61,13 +70,40 @@ def _requeue(failed_registry, job_id: str) -> bool:
 def _requeue_one(job_id: str):
     job = repository.fetch(job_id) or abort(404, description="There is no such job.")
     done = _requeue(resources.queue(job.origin).failed_job_registry, job_id)
-    return {"status": "OK" if done else "ERROR"}, {"Cache-Control": "no-store"}
+    return {"status": "OK" if done else "ERROR"}, NO_STORE
 
 
 def _requeue_all(queue_name: str):
     registry = resources.queue(queue_name).failed_job_registry
     count = sum(_requeue(registry, job_id) for job_id in registry.get_job_ids(cleanup=False))
-    return {"status": "OK", "count": count}, {"Cache-Control": "no-store"}
+    return {"status": "OK", "count": count}, NO_STORE
+
+
+def _delete_one(job_id: str):
+    if current_app.config.get("RQ_DASHBOARD_DISABLE_DELETE"):
+        return {"status": "DISABLED"}, NO_STORE
+    done = purge.stop_and_purge(resources.redis(), job_id)
+    return {"status": "OK" if done else "ERROR"}, NO_STORE
+
+
+def _empty(queue_name: str, registry_name: str):
+    if current_app.config.get("RQ_DASHBOARD_DISABLE_DELETE"):
+        return {"status": "DISABLED"}, NO_STORE
+    q = resources.queue(queue_name)
+    registries = resources.registries(queue_name)
+    if registry_name == "queued":
+        ids = q.get_job_ids()
+    elif registry_name in registries:
+        ids = registries[registry_name].get_job_ids(cleanup=False)
+    else:
+        abort(404, description=f"There is no registry {registry_name!r}.")
+    connection = resources.redis()
+    for job_id in ids:
+        if not purge.stop_and_purge(connection, job_id) and registry_name != "queued":
+            registries[registry_name].remove(job_id)  # a stale entry, as rq-dashboard drops them
+    if registry_name == "queued":
+        q.empty()  # entries of jobs already gone
+    return {"status": "OK"}, NO_STORE
 
 
 def _refuse_state_change_by_get():

@@ -47,7 +47,9 @@ def init_app(app: Flask) -> None:
         if exc.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
             return error_response(413, f"The request is too large: the limit is about {limit} MB.")
-        return error_response(exc.code or 500, exc.description or exc.name)
+        body, status = error_response(exc.code or 500, exc.description or exc.name)
+        # Keep what the exception says about retrying (Retry-After on 429 and 503).
+        return body, status, [(k, v) for k, v in exc.get_headers() if k == "Retry-After"]
 
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)

@@ -19,7 +19,7 @@ from rq import Queue, Worker
 from rq.utils import utcparse
 
 from jobs.core import keys, status
-from webapp import auth, resources
+from webapp import auth, guesses, resources
 
 bp = Blueprint("metrics", __name__)
 
@@ -33,7 +33,7 @@ def _authorised() -> bool:
     if auth.is_operator():
         return True
     credentials = request.authorization
-    return bool(credentials and credentials.password and auth.password_matches(credentials.password))
+    return bool(credentials and credentials.password and guesses.check(credentials.password, "metrics"))
 
 
 def _seconds(raw: str | None) -> datetime | None:

@@ -16,7 +16,7 @@ from rq.serializers import JSONSerializer
 from jobs.core import status
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from webapp import auth, repository, resources, snapshots
+from webapp import auth, guesses, repository, resources, snapshots
 from webapp.exceptions import Conflict
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -50,7 +50,7 @@ def login():
     """Sign in as an operator with OPERATOR_PASSWORD."""
     enabled = bool(current_app.config["OPERATOR_PASSWORD"])
     if request.method == "POST":
-        if auth.password_matches(request.form.get("password", "")):
+        if guesses.check(request.form.get("password", ""), "sign-in"):
             auth.sign_in_operator()
             return redirect(_safe_next(request.form.get("next")), code=303)
         return render_template("ops/login.html", enabled=enabled, failed=True, next=request.form.get("next")), 401
@@ -70,15 +70,8 @@ def _candidate_ids(state: str | None) -> list[str]:
     ids: list[str] = []
     for name in sorted({q.name for q in Queue.all(connection=connection)}):
         q = resources.queue(name)
-        registries = {
-            "scheduled": q.scheduled_job_registry,
-            "deferred": q.deferred_job_registry,
-            "started": q.started_job_registry,
-            "finished": q.finished_job_registry,
-            "failed": q.failed_job_registry,
-            "stopped": q.failed_job_registry,  # RQ files stopped jobs with the failed ones
-            "canceled": q.canceled_job_registry,
-        }
+        registries = resources.registries(name)
+        registries["stopped"] = registries["failed"]  # RQ files stopped jobs with the failed ones
         if state in (None, status.QUEUED):
             ids += q.get_job_ids(0, SCAN)
         for registry in {id(r): r for s, r in registries.items() if state in (None, s)}.values():

@@ -2,6 +2,7 @@
 
     resources.redis()               # the app's connection pool
     resources.queue("default")      # Spool's queue on it, made once per app
+    resources.registries("default") # its registries, by status
     resources.settings()            # the app's configuration (see webapp.config)
 
 Made once per app by `init_app` and kept in `app.extensions["spool"]`, as flaskr keeps its
@@ -42,3 +43,16 @@ def queue(name: str) -> Queue:
     if name not in queues:
         queues[name] = spool_queue(name, redis())
     return queues[name]
+
+
+def registries(name: str) -> dict:
+    """The queue's RQ registries, by the name of the status each holds (RQ's own names)."""
+    q = queue(name)
+    return {
+        "scheduled": q.scheduled_job_registry,
+        "deferred": q.deferred_job_registry,
+        "started": q.started_job_registry,
+        "finished": q.finished_job_registry,
+        "failed": q.failed_job_registry,
+        "canceled": q.canceled_job_registry,
+    }

@@ -1,8 +1,11 @@
 """Housekeeping that the clock runs (see jobs/schedule.py): forget what Redis has expired.
 
 Job hashes expire on their own (RQ's result and failure TTLs); what points at them does not:
-an owner's index keeps the ids of jobs long gone, a log or a result file may outlive its job
-(deleted early from the dashboard, say), and RQ's registries keep entries until cleaned. Safe to run at any time, any number of times.
+an owner's index keeps the ids of jobs long gone, any of Spool's keys named after a job (its
+log, result files, stop flag, mail markers: `keys.PER_JOB_PREFIXES`) may outlive it (deleted
+with RQ's own tools, say), and RQ's registries keep entries until cleaned. Uploads are left to
+their own TTL (the job's result TTL): nothing names the job in them, and one job's upload may be
+another's too (Run again reuses it). Safe to run at any time, any number of times.
 """
 
 from __future__ import annotations

@@ -7,23 +7,50 @@ imported from a name found in Redis: whoever can write to Redis cannot make a wo
 `os.system`. While the job runs, its progress reporter is live (see jobs.core.reporter).
 When a running job is stopped on request, its type's `on_stop(job, connection)` cleanup
 runs in the worker; a cleanup that raises is logged and does not take the worker down.
+
+It always uses the JSON serializer, whatever it is given: RQ's command line takes the job
+class from RQ_JOB_CLASS but its serializer only from `-S`, and pickle would make the job
+unreadable to Spool. A job that was saved pickled anyway (RQ's CLI without `.env`) is read
+with `jobs.core.payloads`, which loads only plain values, and saved back as JSON.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from rq import Queue
 from rq.job import Job
+from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
-from rq.utils import now
+from rq.utils import decode_redis_hash, now
 
-from jobs.core import catalogue, reporter
+from jobs.core import catalogue, payloads, reporter
 from jobs.core.exceptions import NotInCatalogue
+
+log = logging.getLogger(__name__)
 
 
 class SpoolJob(Job):
     """An RQ job that refuses to import anything outside the catalogue."""
+
+    def __init__(self, id: str | None = None, connection=None, serializer=None):
+        super().__init__(id, connection=connection, serializer=JSONSerializer)
+
+    def restore(self, raw_data):
+        """RQ's restore, after re-encoding as JSON a meta or data that was pickled; the
+        repair is saved back, so the job reads as it was before."""
+        fields = decode_redis_hash(raw_data)
+        try:
+            fixed = payloads.repaired(fields)
+        except payloads.UnsafePayload as exc:
+            log.warning("Job %s: a field is neither JSON nor plain pickled values, left as is: %s", self.id, exc)
+            fixed = {}
+        result = super().restore({**fields, **fixed})
+        if fixed:
+            self.connection.hset(self.key, mapping=fixed)
+            log.warning("Job %s: %s saved back as JSON (it had been pickled)", self.id, " and ".join(sorted(fixed)))
+        return result
 
     @property
     def func(self):

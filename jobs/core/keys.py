@@ -14,12 +14,13 @@ job id under `spool:`, so housekeeping can find what a vanished job left behind.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 from urllib.parse import quote, unquote
 
 from rq.job import Job
+
+from jobs.core import payloads
 
 PREFIX = "spool:"
 CHANNEL_PREFIX = PREFIX + "events:"
@@ -66,6 +67,16 @@ def mail_key(job_id: str, outcome: str, state: str) -> str:
     return f"{PREFIX}mail:{job_id}:{outcome}:{state}"
 
 
+MAIL_OUTCOMES = ("finished", "failed", "stopped")
+MAIL_STATES = ("queued", "sent")
+
+
+def job_keys(job_id: str) -> list[str]:
+    """Every key of Spool's own that belongs to one job (RQ's hash and results are RQ's)."""
+    mail = [mail_key(job_id, o, s) for o in MAIL_OUTCOMES for s in MAIL_STATES]
+    return [log_key(job_id), files_key(job_id), files_index_key(job_id), stop_key(job_id), *mail]
+
+
 def escape(value: str) -> str:
     """A caller-chosen string made safe inside a key and a SCAN pattern.
 
@@ -91,8 +102,14 @@ def idempotency_key(owner: str, key: str) -> str:
     return f"{PREFIX}idempotency:{escape(owner)}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def operator_failures_key(address: str) -> str:
-    return f"{PREFIX}operator-failures:{escape(address)}"
+def operator_failures_key(door: str, address: str) -> str:
+    """Wrong operator passwords one address sent to one door (the sign-in page, or /metrics)."""
+    return f"{PREFIX}operator-failures:{door}:{escape(address)}"
+
+
+def operator_session_key(session_id: str) -> str:
+    """One operator sign-in: the fingerprint of the password it was made with, expiring with it."""
+    return f"{PREFIX}operator-session:{session_id}"
 
 
 # Fair turns within a queue (see jobs.core.fair): the job's place in the order is kept in its hash.
@@ -124,13 +141,13 @@ def run_time_key(queue_name: str) -> str:
 
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
-PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""))
+PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:")
 
 
 def job_id_in(key: bytes | str, prefix: str) -> str:
-    """The job id in one of the PER_JOB_PREFIXES keys."""
+    """The job id in one of the PER_JOB_PREFIXES keys (what follows it, up to any ':')."""
     text = key.decode() if isinstance(key, bytes) else key
-    return text.removeprefix(prefix).removesuffix(":index")
+    return text.removeprefix(prefix).split(":", 1)[0]
 
 
 # Reads of RQ's job hash by field name, for the places that must not fetch whole jobs.
@@ -166,7 +183,7 @@ def run_records(client, job_ids: list[str]) -> list[tuple[str, str | None, str |
         if state is None:
             records.append(None)
             continue
-        type_name = (json.loads(meta) if meta else {}).get("type")
+        type_name = _meta_or_empty(meta).get("type")
         records.append((state.decode(), type_name, started and started.decode(), ended and ended.decode()))
     return records
 
@@ -188,6 +205,14 @@ def queue_position(client, queue_key: str, job_id: str) -> int | None:
     """A waiting job's place in its queue's list, 1 for the next to run; None when not in it."""
     index = client.lpos(queue_key, job_id)
     return None if index is None else index + 1
+
+
+def _meta_or_empty(raw: bytes | None) -> dict:
+    """A job's meta read without RQ, even one RQ's CLI saved pickled (see jobs.core.payloads)."""
+    try:
+        return payloads.meta(raw) if raw else {}
+    except payloads.UnsafePayload:
+        return {}
 
 
 def existing(client, job_ids: list[str]) -> list[bool]:

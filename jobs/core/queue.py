@@ -2,6 +2,9 @@
 waiting forever.
 
 queue("default", connection).enqueue_call(func, kwargs=..., meta=...)
+
+Like SpoolJob, it uses the JSON serializer whatever it is given (RQ's CLI, given this class in
+RQ_QUEUE_CLASS, would hand it pickle), and Spool's job class unless given a subclass of it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ class SpoolQueue(Queue):
     # RQ holds it 899 s: a worker SIGKILLed while cleaning would stop every worker from
     # noticing abandoned jobs for fifteen minutes. Cleaning takes milliseconds.
     MAINTENANCE_LOCK_TTL = 30
+
+    def __init__(self, *args, job_class=None, serializer=None, **kwargs):
+        if not (isinstance(job_class, type) and issubclass(job_class, SpoolJob)):
+            job_class = SpoolJob
+        super().__init__(*args, job_class=job_class, serializer=JSONSerializer, **kwargs)
 
     def acquire_maintenance_lock(self) -> bool:
         return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=self.MAINTENANCE_LOCK_TTL))
