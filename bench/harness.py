@@ -115,6 +115,8 @@ class Stack:
 
     def env(self, **extra) -> dict:
         env = dict(os.environ, REDIS_URL=self.url, SPOOL_JOB_MODULES="bench.jobs", SPOOL_VAR=str(self.dir))
+        # A benchmark is one owner submitting as fast as it can: no admission limit applies.
+        env.update(MAX_WAITING_PER_OWNER="0", MAX_NEW_OWNERS_PER_IP="0")
         env.update(PYTHONUNBUFFERED="1", PATH=f"{Path(PYTHON).parent}:{os.environ.get('PATH', '')}")
         env.update({k: str(v) for k, v in extra.items()})
         return env

@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
         errors,
         headers,
         health,
+        identity,
         logs,
         metrics,
         operators,
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     headers.init_app(app)
     resources.init_app(app)
     auth.init_app(app)
+    identity.init_app(app)
     errors.init_app(app)
     tokens.init_app(app)
     dashboard.init_app(app)

@@ -11,9 +11,10 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 from jobs.core import catalogue, files, status
 from jobs.core.exceptions import ParamsError
 from webapp import idempotency, repository, resources, snapshots, submission
-from webapp.auth import csrf, owner_id, protect_api_call
+from webapp.auth import csrf, protect_api_call
 from webapp.errors import error_response
 from webapp.exceptions import Conflict, Unavailable
+from webapp.identity import owner_id
 from webapp.openapi import openapi_spec
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -1,8 +1,7 @@
-"""Who is asking: the owner of jobs (a random id in the signed session cookie, or an API
-token's owner), whether they are a signed-in operator, CSRF protection for forms and
-cookie-borne API calls, and the WebSocket `Origin` check.
+"""Who may do what: whether the caller is a signed-in operator, CSRF protection for forms and
+cookie-borne API calls, and the WebSocket `Origin` check. Whose jobs a request is about is
+webapp.identity's.
 
-    owner = owner_id()          # creates the browser's owner id on first use
     if is_operator(): ...       # signed in with OPERATOR_PASSWORD, and not expired
 
 An operator's sign-in is kept in Redis, the cookie holding only its random id: signing out
@@ -25,7 +24,7 @@ from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature
 
 from jobs.core import keys
-from webapp import resources, tokens
+from webapp import resources
 
 csrf = CSRFProtect()
 
@@ -74,39 +73,6 @@ def init_app(app: Flask) -> None:
     app.session_interface = RefreshingSessionInterface()
     csrf.init_app(app)
     app.before_request(_guard_operator_pages)
-
-
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header.startswith("Bearer ") else None
-
-
-def _token_owner() -> str | None:
-    """The owner named by the request's bearer token, or None without one; 401 for a bad one."""
-    if "token_owner" not in g:
-        token = _bearer()
-        name = tokens.resolve(token) if token is not None else None
-        if token is not None and name is None:
-            abort(401, description="The bearer token is not valid (revoked, or never issued).")
-        g.token_owner = tokens.owner_of(name) if name else None
-    return g.token_owner
-
-
-def owner_id() -> str:
-    """The caller's owner id; a browser without one is given one now."""
-    token_owner = _token_owner()
-    if token_owner:
-        return token_owner
-    owner = session.get("owner")
-    if not owner:
-        owner = session["owner"] = secrets.token_urlsafe(16)
-        session.permanent = True
-    return owner
-
-
-def current_owner() -> str | None:
-    """The caller's owner id if they have one, without creating it."""
-    return _token_owner() or session.get("owner")
 
 
 def _password_fingerprint() -> str | None:

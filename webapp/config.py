@@ -35,6 +35,15 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         FORWARDED_ALLOW_IPS=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         # Origins allowed to open WebSockets besides the app's own host.
         ALLOWED_ORIGINS=[o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o],
+        # Who the user is, as a trusted proxy says (e.g. X-Forwarded-User, X-Forwarded-Email),
+        # or as an app that embeds Spool says: a callable returning (id, email) or None.
+        TRUSTED_USER_HEADER=os.environ.get("TRUSTED_USER_HEADER") or None,
+        TRUSTED_EMAIL_HEADER=os.environ.get("TRUSTED_EMAIL_HEADER") or None,
+        OWNER_LOADER=None,
+        # Admission limits (webapp.quotas); 0 turns one off.
+        MAX_WAITING_PER_OWNER=int(os.environ.get("MAX_WAITING_PER_OWNER", 50)),
+        MAX_NEW_OWNERS_PER_IP=int(os.environ.get("MAX_NEW_OWNERS_PER_IP", 30)),
+        QUOTA_EXEMPT_OWNERS=[o.strip() for o in os.environ.get("QUOTA_EXEMPT_OWNERS", "").split(",") if o.strip()],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from webapp.exceptions import OverQuota
 
 CODES = {
     400: "bad_request",
@@ -37,7 +39,18 @@ def error_response(status: int, message: str, fields: dict | None = None, code: 
     return render_template("error.html", status=status, message=message, fields=fields), status
 
 
+def retry_later(answer, exc: OverQuota):
+    """An answer to a request over a quota, saying when to try again."""
+    response = make_response(answer)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(OverQuota)
+    def over_quota(exc: OverQuota):
+        return retry_later(error_response(429, str(exc), code="over_quota"), exc)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         return error_response(400, f"{exc.description} Reload the page and try again.", code="csrf_failed")

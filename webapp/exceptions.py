@@ -9,3 +9,11 @@ class Conflict(Exception):
 
 class Unavailable(Exception):
     """The job type cannot run here (its libraries are missing); the message says why: a 503."""
+
+
+class OverQuota(Exception):
+    """The caller is over one of the admission limits: a 429, retried after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(int(retry_after), 1)

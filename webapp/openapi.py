@@ -7,7 +7,7 @@ email) are read from where they are enforced, so the description cannot drift fr
 from __future__ import annotations
 
 from jobs.core import catalogue, status
-from webapp.openapi_schemas import ACCEPTED, ERROR, JOB, JOB_TYPE, START, SUMMARY, error, ok
+from webapp.openapi_schemas import ACCEPTED, ERROR, JOB, JOB_TYPE, START, SUMMARY, error, ok, over_quota
 from webapp.repository import LAST_PAGE, MAX_PER_PAGE
 from webapp.resources import settings
 
@@ -119,6 +119,7 @@ def openapi_spec() -> dict:
                         "413": error("Too large"),
                         "415": error("Unsupported content type"),
                         "422": error("Invalid parameters"),
+                        "429": over_quota(),
                         "503": error("The job type cannot run on this server (its libraries are missing)"),
                     },
                 },
@@ -203,6 +204,7 @@ def openapi_spec() -> dict:
                         **ok("Accepted", ref("JobAccepted"), "202"),
                         **not_found,
                         "409": error("Type gone"),
+                        "429": over_quota(),
                     },
                 }
             },

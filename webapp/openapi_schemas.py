@@ -118,5 +118,16 @@ def error(description: str) -> dict:
     }
 
 
+def over_quota() -> dict:
+    """The 429 of a submit past MAX_WAITING_PER_OWNER or MAX_NEW_OWNERS_PER_IP."""
+    return {
+        **error(
+            "Over a quota (code over_quota): too many waiting jobs (MAX_WAITING_PER_OWNER), or too many new "
+            "anonymous owners from this address (MAX_NEW_OWNERS_PER_IP); the message says which"
+        ),
+        "headers": {"Retry-After": {"description": "Seconds until a retry may succeed", "schema": {"type": "integer"}}},
+    }
+
+
 def ok(description: str, schema: dict, status: str = "200") -> dict:
     return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}

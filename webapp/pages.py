@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from jobs.core import catalogue, status
 from jobs.core.exceptions import ParamsError
 from webapp import present, repository, resources, snapshots, submission
-from webapp.auth import current_owner, owner_id
-from webapp.exceptions import Conflict, Unavailable
+from webapp.errors import retry_later
+from webapp.exceptions import Conflict, OverQuota, Unavailable
+from webapp.identity import anonymous_owner, current_owner, identity, owner_id
 
 bp = Blueprint("pages", __name__)
 PER_PAGE = 20
@@ -86,7 +87,11 @@ def new(type_name: str):
         return render_template("form.html", job_type=job_type, values=request.form, errors=exc.fields), 422
     except Unavailable as exc:
         abort(503, description=str(exc))
-    job = repository.submit(job_type, clean, owner=owner_id(), notify_email=email, start_at=start_at)
+    try:
+        job = repository.submit(job_type, clean, owner=owner_id(), notify_email=email, start_at=start_at)
+    except OverQuota as exc:
+        page = render_template("form.html", job_type=job_type, values=request.form, errors={}, refused=str(exc))
+        return retry_later((page, 429), exc)
     return redirect(url_for("pages.job", job_id=job.id), code=303)
 
 
@@ -136,3 +141,15 @@ def retry(job_id: str):
     except Conflict as exc:
         abort(409, description=str(exc))
     return redirect(url_for("pages.job", job_id=job.id), code=303)
+
+
+@bp.post("/keep-jobs")
+def keep_jobs():
+    """Keep the jobs this browser made before its user was known, as that user's."""
+    who, anonymous = identity(), anonymous_owner()
+    if who.name is None or anonymous is None or who.owner == anonymous:
+        abort(409, description="There are no jobs of this browser's to keep: sign in first.")
+    _, running = repository.give(anonymous, who.owner)
+    if not running:  # a running job stays until it ends; the offer stays with it
+        session.pop("owner")
+    return redirect(url_for("pages.jobs"), code=303)

@@ -23,7 +23,7 @@ from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from webapp import auth, logs
+from webapp import auth, logs, quotas
 from webapp.exceptions import Conflict
 from webapp.resources import queue, redis, settings
 
@@ -43,7 +43,8 @@ def submit(
     start_at: datetime | None = None,
     job_id: str | None = None,
 ) -> Job:
-    """Enqueue a validated job for `owner`, and index it under them, in one round trip.
+    """Enqueue a validated job for `owner`, and index it under them, in one round trip;
+    raise OverQuota if they have as many jobs waiting as they may.
 
     With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then. `job_id`
     is for a caller that had to name the job before enqueueing it (an idempotent submit).
@@ -52,7 +53,6 @@ def submit(
     job_id = job_id or uuid.uuid4().hex
     meta = Meta(type=job_type.name, owner=owner, request_id=logs.request_id(), notify_email=notify_email or None)
     extra = notify.callbacks() if notify_email else {}
-    connection = redis()
     options = dict(
         job_id=job_id,
         retry=job_type.retry,
@@ -62,7 +62,17 @@ def submit(
         meta=meta.as_dict(),
         **extra,
     )
-    with connection.pipeline() as pipe:
+    quotas.admit(owner, job_id)
+    try:
+        return _enqueue(job_type, values, owner, start_at, options)
+    except Exception:
+        quotas.release(owner, job_id)
+        raise
+
+
+def _enqueue(job_type: JobType, values: dict, owner: str, start_at: datetime | None, options: dict) -> Job:
+    ttl, job_id = options["result_ttl"], options["job_id"]
+    with redis().pipeline() as pipe:
         if start_at is None:
             job = queue(job_type.queue).enqueue_call(
                 job_type.func, kwargs=values, timeout=job_type.timeout, pipeline=pipe, **options
@@ -147,6 +157,36 @@ def cancel(job: Job) -> str:
         send_stop_job_command(redis(), job.id, serializer=job.serializer)
         return status.STOPPING
     raise Conflict(f"The job is already {now}; there is nothing to cancel.")
+
+
+def count(owner: str) -> int:
+    """How many jobs the owner's index holds (some may have expired since)."""
+    return redis().zcard(keys.owner_key(owner))
+
+
+def give(old: str, new: str) -> tuple[int, int]:
+    """Give `old`'s jobs to `new` (an anonymous browser's, to the user it turned out to be).
+
+    A running job stays: its worker rewrites its meta with every progress report, and would
+    give it back. Returns how many jobs moved and how many stayed for now.
+    """
+    source = keys.owner_key(old)
+    entries = dict(redis().zrange(source, 0, -1, withscores=True))
+    ids = [raw.decode() for raw in entries]
+    moved = []
+    for job in SpoolJob.fetch_many(ids, connection=redis(), serializer=queue("default").serializer):
+        if job is None or Meta.of(job).owner != old or status.of(job, refresh=False) == status.STARTED:
+            continue
+        Meta.set_owner(job, new)
+        moved.append(job.id.encode())
+    with redis().pipeline() as pipe:
+        if moved:
+            pipe.zadd(keys.owner_key(new), {job_id: entries[job_id] for job_id in moved})
+            pipe.expire(keys.owner_key(new), settings().result_ttl)
+            pipe.zrem(source, *moved)
+        pipe.execute()
+    quotas.move(old, new)
+    return len(moved), len(entries) - len(moved)
 
 
 def job_type_of(job: Job) -> JobType | None:

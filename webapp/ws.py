@@ -16,8 +16,9 @@ from simple_websocket import ConnectionClosed
 
 from jobs.core import status
 from webapp import repository, snapshots
-from webapp.auth import check_origin, current_owner
+from webapp.auth import check_origin
 from webapp.hub import GONE, Hub
+from webapp.identity import current_owner
 
 bp = Blueprint("ws", __name__)
 sock = Sock()

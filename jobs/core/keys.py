@@ -139,6 +139,17 @@ def run_time_key(queue_name: str) -> str:
     return f"{PREFIX}runtime:{escape(queue_name)}"
 
 
+def waiting_key(owner: str) -> str:
+    """The owner's jobs that may still be waiting (queued, scheduled, deferred), scored by submit
+    time: what MAX_WAITING_PER_OWNER counts, pruned of jobs that have started or ended."""
+    return f"{PREFIX}waiting:{escape(owner)}"
+
+
+def new_owners_key(address: str) -> str:
+    """How many anonymous owners a client address was given in the current hour."""
+    return f"{PREFIX}new-owners:{escape(address)}"
+
+
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
 PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:")
@@ -245,7 +256,8 @@ class Progress(TypedDict):
 
 @dataclass(frozen=True)
 class Meta:
-    """The fields Spool keeps in RQ's job meta. Written at enqueue, except `progress`."""
+    """The fields Spool keeps in RQ's job meta. Written at enqueue, except `progress` (and `owner`
+    when an anonymous owner's jobs are kept by the user they signed in as)."""
 
     type: str | None = None
     owner: str | None = None
@@ -265,6 +277,12 @@ class Meta:
             **{name: meta.get(name) for name in cls.FIELDS},
             extra={k: v for k, v in meta.items() if k not in cls.FIELDS},
         )
+
+    @staticmethod
+    def set_owner(job: Job, owner: str) -> None:
+        """Give a job to another owner (its meta's one field that may change after enqueue)."""
+        job.meta["owner"] = owner
+        job.save_meta()
 
     def as_dict(self) -> dict[str, Any]:
         """The meta to enqueue with: fields left None are not stored."""

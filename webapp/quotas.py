@@ -1,0 +1,115 @@
+"""Admission limits, so one person (or one address minting cookies) cannot fill the queues.
+
+    quotas.admit(owner, job_id)        # before enqueueing; raises OverQuota past the limit
+    quotas.release(owner, job_id)      # the enqueue failed after all
+    quotas.new_owner_allowed(address)  # None, or the seconds until another anonymous owner may be made
+
+MAX_WAITING_PER_OWNER counts an owner's waiting jobs (queued, scheduled, deferred) without
+scanning their jobs: each admitted job id goes into a small sorted set per owner, which is
+pruned with one pipelined status read of at most twice the limit; the check and the add are
+one Lua script, so concurrent submits cannot pass the limit together. Owners named in
+QUOTA_EXEMPT_OWNERS (e.g. `token:nightly`) are not limited. Running jobs are not refused here:
+the scheduler lets them wait.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+
+from jobs.core import keys, status
+from webapp.exceptions import OverQuota
+from webapp.resources import redis, settings
+from webapp.submission import MAX_DELAY
+
+# A reserved id whose job hash is not written yet (its enqueue is in flight) has no status;
+# it is kept this long before being taken for a job that is gone.
+IN_FLIGHT = 60
+# When to try again after being refused for too many waiting jobs: about when a worker may
+# have started one of them.
+WAITING_RETRY_AFTER = 30
+WINDOW = 3600
+
+_ADMIT = """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+def exempt(owner: str) -> bool:
+    return owner in current_app.config["QUOTA_EXEMPT_OWNERS"]
+
+
+def admit(owner: str, job_id: str) -> None:
+    """Count `job_id` among the owner's waiting jobs, or raise OverQuota if they have enough."""
+    limit = current_app.config["MAX_WAITING_PER_OWNER"]
+    if not limit or exempt(owner):
+        return
+    key = keys.waiting_key(owner)
+    _prune(key, limit)
+    # Kept as long as a scheduled job may wait and then be kept.
+    ttl = int(MAX_DELAY.total_seconds()) + settings().result_ttl
+    if not redis().eval(_ADMIT, 1, key, limit, time.time(), job_id, ttl):
+        raise OverQuota(
+            f"You already have {limit} jobs waiting, the most one person may have (MAX_WAITING_PER_OWNER); "
+            f"try again in {WAITING_RETRY_AFTER} seconds, when one has started, or cancel one.",
+            WAITING_RETRY_AFTER,
+        )
+
+
+def _prune(key: str, limit: int) -> None:
+    connection = redis()
+    entries = connection.zrange(key, 0, 2 * limit - 1, withscores=True)
+    if not entries:
+        return
+    ids = [raw.decode() for raw, _ in entries]
+    recent = time.time() - IN_FLIGHT
+    over = [
+        job_id
+        for job_id, (_, score), state in zip(ids, entries, keys.statuses(connection, ids), strict=True)
+        if state not in status.WAITING and not (state is None and score > recent)
+    ]
+    if over:
+        connection.zrem(key, *over)
+
+
+def release(owner: str, job_id: str) -> None:
+    redis().zrem(keys.waiting_key(owner), job_id)
+
+
+def move(old: str, new: str) -> None:
+    """Count an owner's waiting jobs as another's, when the first one's jobs are given to the second."""
+    connection = redis()
+    entries = connection.zrange(keys.waiting_key(old), 0, -1, withscores=True)
+    with connection.pipeline() as pipe:
+        if entries:
+            pipe.zadd(keys.waiting_key(new), dict(entries))
+            pipe.expire(keys.waiting_key(new), int(MAX_DELAY.total_seconds()) + settings().result_ttl)
+        pipe.delete(keys.waiting_key(old))
+        pipe.execute()
+
+
+def new_owner_allowed(address: str) -> int | None:
+    """Count a new anonymous owner for `address`; None if allowed, else the seconds to wait."""
+    limit = current_app.config["MAX_NEW_OWNERS_PER_IP"]
+    if not limit:
+        return None
+    key = keys.new_owners_key(address)
+    with redis().pipeline() as pipe:
+        pipe.set(key, 0, ex=WINDOW, nx=True)  # the hour starts at the first owner made
+        pipe.incr(key)
+        pipe.ttl(key)
+        _, made, ttl = pipe.execute()
+    return None if made <= limit else max(ttl, 1)
+
+
+def new_owners_refused(retry_after: int) -> OverQuota:
+    limit = current_app.config["MAX_NEW_OWNERS_PER_IP"]
+    return OverQuota(
+        f"Your address has started {limit} anonymous sessions within the hour, the most allowed "
+        f"(MAX_NEW_OWNERS_PER_IP): let your browser keep Spool's cookie, or try again in {retry_after} seconds.",
+        retry_after,
+    )
