@@ -4,7 +4,8 @@
 
 A job owns RQ's hash and results (deleted by RQ's `Job.delete`), and Spool's keys named after
 it (its log, result files and their index, stop flag, mail markers: `keys.job_keys`), the
-uploads its parameters name, and its entry in its owner's index. Housekeeping sweeps what a
+uploads its parameters name, its entries in its owner's index and waiting set, its place in
+its queue's fair order and in any concurrency limit. Housekeeping sweeps what a
 job left behind when it vanished some other way (see jobs.core.housekeeping).
 """
 
@@ -18,7 +19,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.results import Result
 from rq.serializers import JSONSerializer
 
-from jobs.core import catalogue, keys, status
+from jobs.core import catalogue, keys, limits, status
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
 
@@ -42,11 +43,18 @@ def purge(connection: Redis, job: SpoolJob) -> None:
     except Exception:  # unreadable parameters name no upload we could find
         kwargs = {}
     uploads = [keys.upload_key(kwargs[n]) for n in (job_type.uploads if job_type else ()) if kwargs.get(n)]
+    fair_place = connection.hget(keys.job_key(job.id), keys.FAIR_FIELD)
     with connection.pipeline() as pipe:
         job.delete(pipeline=pipe, remove_from_queue=True, delete_dependents=False)
         pipe.delete(*keys.job_keys(job.id), *uploads)
         if meta.owner:
             pipe.zrem(keys.owner_key(meta.owner), job.id)
+            pipe.zrem(keys.waiting_key(meta.owner), job.id)
+        if fair_place:
+            pipe.zrem(keys.fair_keys(job.origin)[0], fair_place)
+        for limit, _ in limits.limits_of(job):
+            pipe.srem(keys.slots_key(limit), job.id)
+            pipe.lrem(keys.held_key(limit), 0, job.id)
         pipe.execute()
     Result.delete_all(job)
 
