@@ -24,10 +24,14 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from jobs.core import events, keys, status
+from webapp.sockets import Ledger
 
 log = logging.getLogger(__name__)
 # What a status check reports for a job that no longer exists (expired, or deleted).
 GONE = "gone"
+# Deliveries that end a socket, kept even when a stuck client's queue is full: the process is
+# shutting down ("close"), or the client sent data on a socket that only sends ("refused").
+ENDINGS = ("close", "refused")
 # Every hub in this process, so that a server's shutdown hook can reach their sockets.
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -41,7 +45,8 @@ def close_all_sockets() -> None:
 @dataclass(frozen=True)
 class Delivery:
     # "event" (text is ready to send), "check" (status read by the reconciler), "resync",
-    # or "close" (the process is shutting down: close the socket so the client reconnects elsewhere)
+    # "close" (the process is shutting down: close the socket so the client reconnects elsewhere),
+    # or "refused" (the client sent data)
     kind: str
     seq: int = 0
     event: dict | None = None
@@ -73,7 +78,7 @@ class Watcher:
             self._queue.put_nowait(delivery)
         except queue.Full:  # a stuck client: it will resync from a snapshot
             self._drain()
-            self._queue.put_nowait(delivery if delivery.kind == "close" else Delivery("resync"))
+            self._queue.put_nowait(delivery if delivery.kind in ENDINGS else Delivery("resync"))
 
     def _drain(self) -> None:
         while True:
@@ -96,8 +101,9 @@ class Watcher:
 
 
 class Hub:
-    def __init__(self, connection: Redis, check_interval: float = 1.0):
+    def __init__(self, connection: Redis, ledger: Ledger | None = None, check_interval: float = 1.0):
         self.connection = connection
+        self.ledger = ledger
         self.check_interval = check_interval
         self._watchers: dict[str, set[Watcher]] = {}
         self._lock = threading.Lock()
@@ -172,6 +178,8 @@ class Hub:
                 self._dispatch(message["channel"], message["data"])
             if time.monotonic() >= next_check:
                 self._check_statuses()
+                if self.ledger is not None:
+                    self.ledger.heartbeat()
                 next_check = time.monotonic() + self.check_interval
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:

@@ -95,6 +95,20 @@ def operator_failures_key(address: str) -> str:
     return f"{PREFIX}operator-failures:{escape(address)}"
 
 
+# The web processes alive, scored by their last heartbeat (a sorted set), and each one's own
+# hash of the sockets it holds: "open", "owner:<owner>", "address:<address>" -> how many.
+WEB_PROCESSES = PREFIX + "web-processes"
+
+
+def web_process_key(process_id: str) -> str:
+    return f"{PREFIX}web:{process_id}"
+
+
+def socket_field(kind: str, value: str) -> str:
+    """The field of a web process's hash counting the sockets of one owner or one address."""
+    return f"{kind}:{escape(value)}"
+
+
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
 PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""))
