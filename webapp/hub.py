@@ -23,7 +23,7 @@ from functools import cached_property
 from redis import Redis
 from redis.exceptions import RedisError
 
-from jobs.core import events, keys, status
+from jobs.core import catalogue, events, keys, status
 from webapp.sockets import Ledger
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def close_all_sockets() -> None:
 class Delivery:
     # "event" (text is ready to send), "check" (status read by the reconciler), "resync",
     # "close" (the process is shutting down: close the socket so the client reconnects elsewhere),
-    # or "refused" (the client sent data)
+    # "refused" (the client sent data), or "stalled" (the job's worker stopped responding)
     kind: str
     seq: int = 0
     event: dict | None = None
@@ -109,6 +109,8 @@ class Hub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.delivered = 0
+        # Watched jobs already reported as stalled (their worker's heartbeat lapsed).
+        self._stalled: set[str] = set()
         _HUBS.add(self)
 
     def watch(self, job_id: str) -> Watcher:
@@ -199,8 +201,22 @@ class Hub:
             job_ids = list(self._watchers)
         if not job_ids:
             return
-        for job_id, state in zip(job_ids, keys.statuses(self.connection, job_ids), strict=True):
+        states = keys.statuses(self.connection, job_ids)
+        for job_id, state in zip(job_ids, states, strict=True):
             state = state or GONE
             if state in status.TERMINAL or state == GONE:
                 for watcher in self._group(job_id):
                     watcher.put(Delivery("check", event={"status": state}))
+        running = {j for j, s in zip(job_ids, states, strict=True) if s == status.STARTED}
+        self._check_stalled(running)
+
+    def _check_stalled(self, running: set[str]) -> None:
+        """Tell the sockets of a running job whose worker stopped responding: no event will say so."""
+        stalled = set()
+        if running:
+            queues = {job_type.queue for job_type in catalogue.CATALOGUE.values()}
+            stalled = running & set(keys.lapsed_heartbeats(self.connection, sorted(queues), time.time()))
+        for job_id in stalled - self._stalled:
+            for watcher in self._group(job_id):
+                watcher.put(Delivery("stalled"))
+        self._stalled = stalled

@@ -169,6 +169,8 @@ def _stream(ws, job_id: str, watcher) -> None:
         elif delivery.kind == "close":  # this process is going away; the client reconnects elsewhere
             ws.close(reason=SERVICE_RESTART, message="The server is restarting; reconnect.")
             return
+        elif delivery.kind == "stalled":  # no event says so: the snapshot does
+            _send(ws, _snapshot(job_id))
         elif delivery.kind == "refused":
             ws.close(reason=POLICY_VIOLATION, message="This socket only sends; a client must not send data.")
             return

@@ -20,6 +20,7 @@ from typing import Any, TypedDict
 from urllib.parse import quote, unquote
 
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 
 PREFIX = "spool:"
 CHANNEL_PREFIX = PREFIX + "events:"
@@ -164,6 +165,24 @@ def existing(client, job_ids: list[str]) -> list[bool]:
         for job_id in job_ids:
             pipe.exists(job_key(job_id))
         return [bool(n) for n in pipe.execute()]
+
+
+def lapsed_heartbeats(client, queue_names, now: float) -> dict[str, float]:
+    """The running jobs of these queues whose heartbeat lapsed before `now`, with when it lapsed.
+
+    RQ scores each execution in a queue's started registry by when its heartbeat expires;
+    a worker renews it while the job runs, and nobody does once the worker is dead.
+    """
+    registries = [StartedJobRegistry(name, connection=client) for name in queue_names]
+    with client.pipeline(transaction=False) as pipe:
+        for registry in registries:
+            pipe.zrangebyscore(registry.key, 0, now, withscores=True)
+        found = pipe.execute()
+    return {
+        registry.parse_job_id(member.decode()): score
+        for registry, members in zip(registries, found, strict=True)
+        for member, score in members
+    }
 
 
 def forbid_retries(client, job_id: str) -> None:

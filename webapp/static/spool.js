@@ -59,7 +59,7 @@
     const labels = STATUSES.labels;
     const skew = Date.now() - parseFloat(root.dataset.now) * 1000; // browser clock minus server clock
     let status = root.dataset.status, lastSeq = -1, attempts = 0, dropped = false, everOpened = false;
-    let polling = null, finishing = false, etaAt = null;
+    let polling = null, finishing = false, etaAt = null, stalled = root.dataset.stalled === "true";
     if (root.dataset.eta) etaAt = Date.now() + parseFloat(root.dataset.eta) * 1000;
     const title = document.title;
 
@@ -78,7 +78,7 @@
       if (status === "started" && started) elapsed = "running for " + duration((now - started) / 1000);
       else if (ACTIVE.includes(status) && created) elapsed = "waiting for " + duration((now - created) / 1000);
       else if (started && ended) elapsed = ended - started < 1000 ? "took under a second" : "took " + duration((ended - started) / 1000);
-      if (status === "started" && etaAt) {
+      if (status === "started" && etaAt && !stalled) {
         const left = (etaAt - Date.now()) / 1000;
         eta = left >= 1 ? "· about " + duration(left) + " left" : "· almost done";
       }
@@ -171,9 +171,18 @@
         .catch(() => {});
     }
 
+    // The worker stopped responding: say so, and what becomes of the job, until it moves on.
+    function setStalled(s) {
+      const el = $("stalled");
+      stalled = Boolean(s.stalled) && s.status === "started";
+      el.textContent = stalled ? (s.attempt < s.attempts ? el.dataset.retry : el.dataset.fail) : "";
+      el.hidden = !stalled;
+    }
+
     function applySnapshot(s) {
       if (typeof s.seq === "number" && s.seq < lastSeq) return;
       setAttempt(s);
+      setStalled(s);
       setStatus(s.status, s.started_at);
       setProgress(s.progress);
       if (s.log) showLog(s.log, false);

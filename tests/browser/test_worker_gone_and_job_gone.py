@@ -1,0 +1,36 @@
+"""The job page when what it shows goes away: the job's worker dies with nobody to take over,
+or the job itself is deleted."""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.browser.pages import submit
+from tests.environment import VAR
+from tests.faults.conftest import FAST
+from tests.helpers import wait_for
+
+
+def test_the_page_says_when_the_worker_stopped_responding_and_what_happens_next(page, start_worker):
+    marker_dir = Path(tempfile.mkdtemp(prefix="attempts-", dir=VAR))
+    doomed = start_worker(env=FAST)
+    job_id = submit(page, "attempts", marker_dir=str(marker_dir), block_first=60)
+    wait_for(lambda: (marker_dir / "attempt-1").exists(), 30, "the first attempt to start")
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator("#status")).to_have_text("Running")
+    expect(page.locator("#stalled")).to_be_hidden()
+    doomed.stop(signal.SIGKILL)
+    stalled = page.locator("#stalled")
+    expect(stalled).to_have_text(
+        "The worker running this job stopped responding. "
+        "The job will run again from the start as soon as a worker is running.",
+        timeout=30_000,
+    )
+    expect(page.locator("#eta")).to_have_text("")
+    start_worker(env=FAST)
+    expect(page.locator("#status")).to_have_text("Done", timeout=60_000)
+    expect(stalled).to_be_hidden()
