@@ -1,7 +1,8 @@
 """The live progress socket: GET /ws/jobs/<id>.
 
 Sends a snapshot, then progress/log/status events in `seq` order, then a final snapshot
-on a terminal status, and closes. Ownership, Origin and the caps on sockets per owner and per
+on a terminal status, and closes; a job that disappears (deleted, expired) gets a last
+message {"type": "gone", "message": ...} instead. Ownership, Origin and the caps on sockets per owner and per
 address (webapp.sockets) are checked before the upgrade. The protocol is server to client
 only: a client that sends anything is closed with 1008.
 """
@@ -29,6 +30,7 @@ sock = Sock()
 IDLE_CHECK = 5.0
 SERVICE_RESTART = 1012  # the WebSocket close code for "the server is restarting"
 POLICY_VIOLATION = 1008
+GONE_MESSAGE = {"type": "gone", "message": "This job no longer exists: it was deleted or has expired."}
 # How long a client over its cap is asked to wait: about as long as a page takes to be closed.
 RETRY_AFTER = 30
 
@@ -127,7 +129,7 @@ def job_events(ws, job_id: str):
     try:
         _stream(ws, job_id, watcher)
     except NoSuchJobError:  # expired or deleted while watched: nothing more will come
-        pass
+        _send(ws, GONE_MESSAGE)
     finally:
         hub.unwatch(watcher)
 
@@ -165,6 +167,7 @@ def _stream(ws, job_id: str, watcher) -> None:
         if delivery is None:
             continue
         if delivery.kind == "check" and delivery.event["status"] == GONE:
+            _send(ws, GONE_MESSAGE)
             return
         elif delivery.kind == "close":  # this process is going away; the client reconnects elsewhere
             ws.close(reason=SERVICE_RESTART, message="The server is restarting; reconnect.")
