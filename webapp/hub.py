@@ -109,6 +109,7 @@ class Hub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.delivered = 0
+        self._delivered_counted = 0  # of `delivered`, how many the cluster's total has
         # Watched jobs already reported as stalled (their worker's heartbeat lapsed).
         self._stalled: set[str] = set()
         _HUBS.add(self)
@@ -181,7 +182,9 @@ class Hub:
             if time.monotonic() >= next_check:
                 self._check_statuses()
                 if self.ledger is not None:
-                    self.ledger.heartbeat()
+                    delivered = self.delivered
+                    self.ledger.heartbeat(delivered - self._delivered_counted)
+                    self._delivered_counted = delivered
                 next_check = time.monotonic() + self.check_interval
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:

@@ -3,7 +3,8 @@
     ledger = sockets.Ledger(connection, per_owner=20, per_address=100)   # one per web process
     if not ledger.admit(owner, address): ...   # counted, cluster-wide, or refused (the cap reached)
     ledger.release(owner, address)             # when the socket ends
-    ledger.heartbeat()                         # every second, from the hub's thread
+    ledger.heartbeat(delivered=40)             # every second, from the hub's thread
+    ledger.open_sockets()                      # the cluster's, for /metrics
 
 The caps are cluster-wide, not per web process: a client spread over several processes by the
 load balancer still gets only its share. Each process keeps its counts in a hash of its own in
@@ -24,7 +25,7 @@ from collections import Counter
 from redis import Redis
 from redis.exceptions import RedisError
 
-from jobs.core import keys
+from jobs.core import keys, measures
 
 # How long a process's counts outlive its last heartbeat.
 TTL = 10
@@ -91,8 +92,16 @@ class Ledger:
         except RedisError:  # Redis is away: the next heartbeat writes the counts afresh
             pass
 
-    def heartbeat(self) -> None:
-        """Rewrite this process's counts from memory, and renew its lease on them."""
+    def open_sockets(self) -> int:
+        """The sockets open on every live web process."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            for process_id in self.live_processes():
+                pipe.hget(keys.web_process_key(process_id), OPEN)
+            return sum(int(n or 0) for n in pipe.execute())
+
+    def heartbeat(self, delivered: int = 0) -> None:
+        """Rewrite this process's counts from memory, and renew its lease on them; add the
+        events it delivered since the last heartbeat to the cluster's total."""
         with self._lock:
             counts = {name: n for name, n in self._counts.items() if n > 0}
         now = time.time()
@@ -102,4 +111,5 @@ class Ledger:
             pipe.expire(self.key, TTL)
             pipe.zadd(keys.WEB_PROCESSES, {self.process_id: now})
             pipe.zremrangebyscore(keys.WEB_PROCESSES, "-inf", now - 6 * TTL)
+            measures.add(pipe, "events_delivered", delivered)
             pipe.execute()

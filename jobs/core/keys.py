@@ -96,6 +96,12 @@ def operator_failures_key(address: str) -> str:
     return f"{PREFIX}operator-failures:{escape(address)}"
 
 
+# Cluster-wide counters that only ever rise, for /metrics (jobs.core.measures): a hash of
+# totals, and one of finished jobs' run times by type and duration bucket.
+TOTALS = PREFIX + "metrics:totals"
+DURATIONS = PREFIX + "metrics:durations"
+
+
 # The web processes alive, scored by their last heartbeat (a sorted set), and each one's own
 # hash of the sockets it holds: "open", "owner:<owner>", "address:<address>" -> how many.
 WEB_PROCESSES = PREFIX + "web-processes"
