@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from jobs.core import catalogue, events, keys, status
 from webapp.sockets import Ledger
@@ -182,10 +182,17 @@ class Hub:
             if time.monotonic() >= next_check:
                 self._check_statuses()
                 if self.ledger is not None:
-                    delivered = self.delivered
-                    self.ledger.heartbeat(delivered - self._delivered_counted)
-                    self._delivered_counted = delivered
+                    self._heartbeat()
                 next_check = time.monotonic() + self.check_interval
+
+    def _heartbeat(self) -> None:
+        delivered = self.delivered
+        try:
+            self.ledger.heartbeat(delivered - self._delivered_counted)
+        except ResponseError as exc:  # Redis refuses writes (full, read-only): events still flow
+            log.warning("could not renew this process's socket counts: %s", exc)
+            return
+        self._delivered_counted = delivered
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
         job_id = channel.decode()[len(keys.CHANNEL_PREFIX) :]
