@@ -150,6 +150,9 @@ class Stack:
             HOST="127.0.0.1",
             PORT=port,
             WEB_CONCURRENCY=workers,
+            # A load client opens thousands of sockets from one address, as one owner.
+            MAX_SOCKETS_PER_OWNER=100_000,
+            MAX_SOCKETS_PER_ADDRESS=100_000,
             **env,
         )
         url = f"http://127.0.0.1:{port}"

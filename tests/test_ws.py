@@ -4,6 +4,7 @@ import json
 
 import pytest
 import websocket
+from rq import Queue
 
 from jobs.core import keys
 from tests.clients import Browser, read_until_closed
@@ -54,6 +55,16 @@ def test_a_canceled_job_ends_the_stream(browser):
     rest = read_until_closed(ws)
     assert rest[0]["type"] == "status" and rest[0]["status"] == "canceled"
     assert rest[-1]["type"] == "snapshot" and rest[-1]["status"] == "canceled"
+
+
+def test_a_deleted_job_ends_the_stream_with_a_last_message_saying_so(browser, redis):
+    job_id = browser.submit("parked", n=1)  # nothing takes "parked": it stays queued
+    ws = browser.socket(job_id)
+    assert json.loads(ws.recv())["status"] == "queued"
+    Queue("parked", connection=redis).empty()  # what `rq empty parked` does
+    assert read_until_closed(ws) == [
+        {"type": "gone", "message": "This job no longer exists: it was deleted or has expired."}
+    ]
 
 
 def test_a_stopped_job_ends_the_stream(browser, worker):

@@ -159,7 +159,13 @@ def submit():
             return _replayed(prior, request_digest)
     try:
         job = repository.submit(
-            job_type, values, owner=owner_id(), notify_email=email, start_at=start_at, job_id=job_id
+            job_type,
+            values,
+            owner=owner_id(),
+            notify_email=email,
+            start_at=start_at,
+            job_id=job_id,
+            claim=None if key is None else idempotency.claim_key(owner_id(), key),
         )
     except Exception:
         if key is not None:

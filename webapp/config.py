@@ -53,6 +53,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=24 * 3600,
         WTF_CSRF_SSL_STRICT=False,
         SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 4096},
+        # Sockets one owner, and one client address, may hold open across the cluster (webapp.sockets).
+        MAX_SOCKETS_PER_OWNER=int(os.environ.get("MAX_SOCKETS_PER_OWNER", 20)),
+        MAX_SOCKETS_PER_ADDRESS=int(os.environ.get("MAX_SOCKETS_PER_ADDRESS", 100)),
         PRODUCTION=production,
     )
     app.config.from_prefixed_env("SPOOL")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import ClusterDownError, ExecAbortError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -24,6 +25,18 @@ CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+# Redis refusing writes for a while, not a bug of ours: full under noeviction (OOM), a replica
+# after a failover (READONLY), a transaction aborted by one of those (EXECABORT), no primary
+# (MASTERDOWN), and the replies redis-py leaves as a plain ResponseError.
+REFUSALS = (OutOfMemoryError, ReadOnlyError, ExecAbortError, ClusterDownError)
+REFUSAL_CODES = ("BUSY", "MISCONF", "NOREPLICAS", "TRYAGAIN")
+
+
+def refuses_work(exc: ResponseError) -> bool:
+    """Whether Redis refused the command for the moment (try again later), not for a bug."""
+    return isinstance(exc, REFUSALS) or str(exc).startswith(REFUSAL_CODES)
 
 
 def wants_json() -> bool:
@@ -70,6 +83,16 @@ def init_app(app: Flask) -> None:
         app.logger.warning("Redis unavailable: %s", exc)
         return error_response(
             ServiceUnavailable.code, "Spool's database is unreachable for the moment; try again in a few seconds."
+        )
+
+    @app.errorhandler(ResponseError)
+    def redis_refused(exc: ResponseError):
+        if not refuses_work(exc):
+            return unexpected(exc)
+        app.logger.warning("Redis refused a command: %s", exc)
+        return error_response(
+            ServiceUnavailable.code,
+            "Spool's database is not accepting new work for the moment; nothing was saved. Try again in a minute.",
         )
 
     @app.errorhandler(Exception)

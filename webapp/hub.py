@@ -21,13 +21,17 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from jobs.core import events, keys, status
+from jobs.core import catalogue, events, keys, status
+from webapp.sockets import Ledger
 
 log = logging.getLogger(__name__)
 # What a status check reports for a job that no longer exists (expired, or deleted).
 GONE = "gone"
+# Deliveries that end a socket, kept even when a stuck client's queue is full: the process is
+# shutting down ("close"), or the client sent data on a socket that only sends ("refused").
+ENDINGS = ("close", "refused")
 # Every hub in this process, so that a server's shutdown hook can reach their sockets.
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -41,7 +45,8 @@ def close_all_sockets() -> None:
 @dataclass(frozen=True)
 class Delivery:
     # "event" (text is ready to send), "check" (status read by the reconciler), "resync",
-    # or "close" (the process is shutting down: close the socket so the client reconnects elsewhere)
+    # "close" (the process is shutting down: close the socket so the client reconnects elsewhere),
+    # "refused" (the client sent data), or "stalled" (the job's worker stopped responding)
     kind: str
     seq: int = 0
     event: dict | None = None
@@ -73,7 +78,7 @@ class Watcher:
             self._queue.put_nowait(delivery)
         except queue.Full:  # a stuck client: it will resync from a snapshot
             self._drain()
-            self._queue.put_nowait(delivery if delivery.kind == "close" else Delivery("resync"))
+            self._queue.put_nowait(delivery if delivery.kind in ENDINGS else Delivery("resync"))
 
     def _drain(self) -> None:
         while True:
@@ -96,13 +101,17 @@ class Watcher:
 
 
 class Hub:
-    def __init__(self, connection: Redis, check_interval: float = 1.0):
+    def __init__(self, connection: Redis, ledger: Ledger | None = None, check_interval: float = 1.0):
         self.connection = connection
+        self.ledger = ledger
         self.check_interval = check_interval
         self._watchers: dict[str, set[Watcher]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.delivered = 0
+        self._delivered_counted = 0  # of `delivered`, how many the cluster's total has
+        # Watched jobs already reported as stalled (their worker's heartbeat lapsed).
+        self._stalled: set[str] = set()
         _HUBS.add(self)
 
     def watch(self, job_id: str) -> Watcher:
@@ -172,7 +181,18 @@ class Hub:
                 self._dispatch(message["channel"], message["data"])
             if time.monotonic() >= next_check:
                 self._check_statuses()
+                if self.ledger is not None:
+                    self._heartbeat()
                 next_check = time.monotonic() + self.check_interval
+
+    def _heartbeat(self) -> None:
+        delivered = self.delivered
+        try:
+            self.ledger.heartbeat(delivered - self._delivered_counted)
+        except ResponseError as exc:  # Redis refuses writes (full, read-only): events still flow
+            log.warning("could not renew this process's socket counts: %s", exc)
+            return
+        self._delivered_counted = delivered
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
         job_id = channel.decode()[len(keys.CHANNEL_PREFIX) :]
@@ -191,8 +211,22 @@ class Hub:
             job_ids = list(self._watchers)
         if not job_ids:
             return
-        for job_id, state in zip(job_ids, keys.statuses(self.connection, job_ids), strict=True):
+        states = keys.statuses(self.connection, job_ids)
+        for job_id, state in zip(job_ids, states, strict=True):
             state = state or GONE
             if state in status.TERMINAL or state == GONE:
                 for watcher in self._group(job_id):
                     watcher.put(Delivery("check", event={"status": state}))
+        running = {j for j, s in zip(job_ids, states, strict=True) if s == status.STARTED}
+        self._check_stalled(running)
+
+    def _check_stalled(self, running: set[str]) -> None:
+        """Tell the sockets of a running job whose worker stopped responding: no event will say so."""
+        stalled = set()
+        if running:
+            queues = {job_type.queue for job_type in catalogue.CATALOGUE.values()}
+            stalled = running & set(keys.lapsed_heartbeats(self.connection, sorted(queues), time.time()))
+        for job_id in stalled - self._stalled:
+            for watcher in self._group(job_id):
+                watcher.put(Delivery("stalled"))
+        self._stalled = stalled

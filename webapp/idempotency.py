@@ -8,7 +8,9 @@ A client that lost the answer to a POST (a timeout, a dropped connection) sends 
 with the same key and gets the job it already made, not a second one. The key is scoped
 to its owner, remembered as long as jobs are, and bound to a digest of the request: the
 same key with a different body is a mistake, answered 409. The claim is a SET NX, so two
-racing requests with one key make one job.
+racing requests with one key make one job. It is made for CLAIM_TTL seconds only and kept
+as long as the job by the submit's own transaction: a claim whose job Redis refused lapses
+by itself, even when releasing it fails too.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ import json
 import re
 
 from flask import abort, request
+from redis.exceptions import RedisError
 
 from jobs.core import keys
-from webapp.resources import redis, settings
+from webapp.resources import redis
 
 HEADER = "Idempotency-Key"
 # Visible ASCII, as HTTP header values are; long enough for a UUID or a client's own scheme.
 VALID = re.compile(r"^[\x21-\x7e]{1,200}$")
+# Long enough to enqueue the claimed job; repository.submit extends it with the job's TTL.
+CLAIM_TTL = 60
 
 
 def key_of_request() -> str | None:
@@ -55,6 +60,10 @@ def _parse(raw: bytes | None) -> tuple[str, str] | None:
     return found_digest, job_id
 
 
+def claim_key(owner: str, key: str) -> str:
+    return keys.idempotency_key(owner, key)
+
+
 def find(owner: str, key: str) -> tuple[str, str] | None:
     return _parse(redis().get(keys.idempotency_key(owner, key)))
 
@@ -62,12 +71,17 @@ def find(owner: str, key: str) -> tuple[str, str] | None:
 def claim(owner: str, key: str, request_digest: str, job_id: str) -> tuple[str, str] | None:
     """Bind the key to `job_id`; if another request bound it first, return what it bound."""
     redis_key = keys.idempotency_key(owner, key)
-    ttl = settings().result_ttl
-    if redis().set(redis_key, f"{request_digest} {job_id}", nx=True, ex=ttl):
+    if redis().set(redis_key, f"{request_digest} {job_id}", nx=True, ex=CLAIM_TTL):
         return None
     return find(owner, key)
 
 
 def release(owner: str, key: str) -> None:
-    """Forget a claim whose job could not be enqueued, so that the client may try again."""
-    redis().delete(keys.idempotency_key(owner, key))
+    """Forget a claim whose job could not be enqueued, so that the client may try again.
+
+    Best effort: when Redis refuses this as well, the claim lapses after CLAIM_TTL.
+    """
+    try:
+        redis().delete(keys.idempotency_key(owner, key))
+    except RedisError:
+        pass

@@ -1,15 +1,16 @@
 """Prometheus metrics at /metrics, for operators (signed in, or HTTP Basic with the operator
 password, which is what a Prometheus scrape config sends).
 
-Everything about jobs, queues and workers is read from Redis at scrape time, so any web
-process answers for the whole deployment. Sockets open and events delivered are this
-process's own, labelled with its pid: scrape every web process for the total.
+Every series is the whole deployment's, whichever web process answers the scrape: queues,
+jobs and workers are read from Redis at scrape time; sockets open are summed over the live
+web processes' own counts (webapp.sockets); and the counters (events delivered, finished
+jobs' durations) are kept in Redis as things happen (jobs.core.measures), so they never fall
+when jobs expire or a process restarts.
 """
 
 from __future__ import annotations
 
-import os
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request
@@ -18,12 +19,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from rq import Queue, Worker
 from rq.utils import utcparse
 
-from jobs.core import keys, status
+from jobs.core import keys, measures
 from webapp import auth, guesses, resources
 
 bp = Blueprint("metrics", __name__)
 
-DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 # The newest jobs read per registry at each scrape; older ones are not counted.
 SCAN = 10_000
 FINAL_REGISTRIES = ("finished", "failed", "canceled")
@@ -43,8 +43,8 @@ def _seconds(raw: str | None) -> datetime | None:
 class SpoolCollector:
     """Reads queues, registries and workers from Redis when scraped."""
 
-    def __init__(self, connection, hub):
-        self.connection, self.hub = connection, hub
+    def __init__(self, connection, ledger):
+        self.connection, self.ledger = connection, ledger
 
     def collect(self):
         depth = GaugeMetricFamily("spool_queue_depth", "Jobs waiting in the queue", labels=["queue"])
@@ -56,7 +56,6 @@ class SpoolCollector:
             "Jobs kept in Redis by queue, state and type (within RESULT_TTL)",
             labels=["queue", "state", "type"],
         )
-        durations: dict[str, list[float]] = defaultdict(list)
         now = datetime.now(UTC)
         for name in sorted({q.name for q in Queue.all(connection=self.connection)}):
             q = resources.queue(name)
@@ -74,50 +73,41 @@ class SpoolCollector:
             )
             for registry in registries:
                 ids = registry.get_job_ids(-SCAN, -1, cleanup=False)
-                for state, type_name, duration in self._jobs(ids):
+                for state, type_name in self._jobs(ids):
                     counts[state, type_name] += 1
-                    if state == status.FINISHED and duration is not None:
-                        durations[type_name].append(duration)
             for (state, type_name), count in sorted(counts.items()):
                 jobs.add_metric([name, state, type_name], count)
         yield depth
         yield oldest
         yield jobs
-        yield self._histogram(durations)
+        yield self._histogram()
         workers = Worker.all(connection=self.connection)
         alive = GaugeMetricFamily("spool_workers", "Workers alive, by state", labels=["state"])
         states = Counter(getattr(state, "value", str(state)) for state in (w.get_state() for w in workers))
         for state, count in sorted(states.items()):
             alive.add_metric([state], count)
         yield alive
-        pid = str(os.getpid())
-        sockets = GaugeMetricFamily("spool_websockets_open", "WebSockets open in this web process", labels=["pid"])
-        sockets.add_metric([pid], self.hub.sockets if self.hub else 0)
-        yield sockets
-        delivered = CounterMetricFamily(
-            "spool_events_delivered", "Progress events sent to sockets by this web process", labels=["pid"]
+        yield GaugeMetricFamily(
+            "spool_websockets_open", "WebSockets open on all web processes", value=self.ledger.open_sockets()
         )
-        delivered.add_metric([pid], self.hub.delivered if self.hub else 0)
-        yield delivered
+        yield CounterMetricFamily(
+            "spool_events_delivered",
+            "Progress events sent to sockets by all web processes",
+            value=measures.totals(self.connection).get("events_delivered", 0),
+        )
 
     def _jobs(self, ids: list[str]):
-        """(status, type, seconds it ran) of each job, in one round trip."""
+        """(status, type) of each job, in one round trip."""
         for record in keys.run_records(self.connection, ids):
-            if record is None:
-                continue  # expired since the registry was read
-            state, type_name, started, ended = record
-            start, end = _seconds(started), _seconds(ended)
-            yield state, type_name or "unknown", (end - start).total_seconds() if start and end else None
+            if record is not None:  # else it expired since the registry was read
+                yield record[0], record[1] or "unknown"
 
-    @staticmethod
-    def _histogram(durations: dict[str, list[float]]) -> HistogramMetricFamily:
+    def _histogram(self) -> HistogramMetricFamily:
         histogram = HistogramMetricFamily(
             "spool_job_duration_seconds", "How long finished jobs ran, by type", labels=["type"]
         )
-        for type_name, values in sorted(durations.items()):
-            buckets = [(str(b), sum(v <= b for v in values)) for b in DURATION_BUCKETS]
-            buckets.append(("+Inf", len(values)))
-            histogram.add_metric([type_name], buckets, sum(values))
+        for type_name, (buckets, total, _count) in measures.durations(self.connection).items():
+            histogram.add_metric([type_name], buckets, total)
         return histogram
 
 
@@ -131,7 +121,7 @@ def metrics():
             {"WWW-Authenticate": 'Basic realm="spool metrics"', "Content-Type": "text/plain"},
         )
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SpoolCollector(resources.redis(), current_app.extensions["spool"].get("hub")))
+    registry.register(SpoolCollector(resources.redis(), current_app.extensions["spool"]["ledger"]))
     return Response(
         generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
     )

@@ -220,5 +220,7 @@ def openapi_spec() -> dict:
     for operation in (op for path in spec["paths"].values() for op in path.values()):
         operation["responses"].setdefault("401", error("The bearer token is not valid"))
         # Any call may need Redis (a bearer token is looked up there): while it is away, 503.
-        operation["responses"].setdefault("503", error("Spool's database is unreachable for the moment"))
+        operation["responses"].setdefault(
+            "503", error("Spool's database is unreachable, or refusing writes, for the moment")
+        )
     return spec

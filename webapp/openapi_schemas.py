@@ -86,6 +86,16 @@ JOB = {
             "type": ["string", "null"],
             "description": "What a job held back by a concurrency limit waits for",
         },
+        "stalled": {
+            "type": "boolean",
+            "description": "The job's worker stopped responding (its heartbeat lapsed); a worker will "
+            "retry the job, or fail it when it has no retries left, as soon as one is running",
+        },
+        "stalled_since": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When the running job's worker heartbeat lapsed, if it has",
+        },
     },
 }
 # Run later: one or the other; a time without a zone is UTC.

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 
 from flask import abort
+from redis.exceptions import RedisError
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
@@ -42,12 +43,15 @@ def submit(
     notify_email: str | None = None,
     start_at: datetime | None = None,
     job_id: str | None = None,
+    claim: str | None = None,
 ) -> Job:
     """Enqueue a validated job for `owner`, and index it under them, in one round trip;
     raise OverQuota if they have as many jobs waiting as they may.
 
     With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then. `job_id`
-    is for a caller that had to name the job before enqueueing it (an idempotent submit).
+    is for a caller that had to name the job before enqueueing it (an idempotent submit);
+    `claim`, the key that caller claimed, is kept as long as the job, in the same transaction.
+    If Redis refuses the transaction, nothing of it is written and the job's uploads are forgotten.
     """
     ttl = settings().result_ttl
     job_id = job_id or uuid.uuid4().hex
@@ -64,13 +68,15 @@ def submit(
     )
     quotas.admit(owner, job_id)
     try:
-        return _enqueue(job_type, values, owner, start_at, options)
+        return _enqueue(job_type, values, owner, start_at, options, claim)
     except Exception:
         quotas.release(owner, job_id)
         raise
 
 
-def _enqueue(job_type: JobType, values: dict, owner: str, start_at: datetime | None, options: dict) -> Job:
+def _enqueue(
+    job_type: JobType, values: dict, owner: str, start_at: datetime | None, options: dict, claim: str | None
+) -> Job:
     ttl, job_id = options["result_ttl"], options["job_id"]
     with redis().pipeline() as pipe:
         if start_at is None:
@@ -83,8 +89,24 @@ def _enqueue(job_type: JobType, values: dict, owner: str, start_at: datetime | N
             )
         pipe.zadd(keys.owner_key(owner), {job_id: time.time()})
         pipe.expire(keys.owner_key(owner), ttl)
-        pipe.execute()
+        if claim is not None:
+            pipe.expire(claim, ttl)
+        try:
+            pipe.execute()
+        except RedisError:
+            _forget_uploads(job_type, values)
+            raise
     return job
+
+
+def _forget_uploads(job_type: JobType, values: dict) -> None:
+    refs = [values[name] for name in job_type.uploads if isinstance(values.get(name), str)]
+    # Best effort: a Redis that refused the submit may refuse this too, and the uploads expire anyway.
+    if refs:
+        try:
+            redis().delete(*(keys.upload_key(ref) for ref in refs))
+        except RedisError:
+            pass
 
 
 def fetch(job_id: str) -> Job | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import re
+import time
+from datetime import UTC, datetime
 
 from rq import Worker
 from rq.exceptions import NoSuchJobError
@@ -80,6 +82,15 @@ def _scheduled_for(job: Job) -> str | None:
         return None
 
 
+def _stalled_since(job: Job, state: str) -> str | None:
+    """When the heartbeat of a running job's worker lapsed, if it has: the worker stopped
+    responding, and the job waits for a worker to retry or fail it."""
+    if state != status.STARTED:
+        return None
+    lapsed = keys.lapsed_heartbeats(redis(), [job.origin], time.time()).get(job.id)
+    return None if lapsed is None else _iso(datetime.fromtimestamp(lapsed, UTC))
+
+
 def snapshot(job: Job) -> dict:
     """Everything known about a job now: for pages, the API and the first socket message."""
     connection = redis()
@@ -100,6 +111,7 @@ def snapshot(job: Job) -> dict:
             # A traceback names the server's files and code: owners get the exception's own line.
             error["detail"] = error["detail"].splitlines()[-1]
     base = f"/api/jobs/{job.id}"
+    stalled_since = _stalled_since(job, state)
     return {
         "id": job.id,
         "type": meta.type,
@@ -119,6 +131,8 @@ def snapshot(job: Job) -> dict:
         "scheduled_for": _scheduled_for(job) if state == status.SCHEDULED else None,
         **line_place(job, state),
         "waiting_for": meta.waiting_for if state == status.DEFERRED else None,
+        "stalled": stalled_since is not None,
+        "stalled_since": stalled_since,
         "files": [{**f, "url": f"{base}/files/{f['name']}"} for f in files.listing(connection, job.id)],
         "urls": {"self": base, "page": f"/jobs/{job.id}", "ws": f"/ws/jobs/{job.id}"},
     }

@@ -1,14 +1,17 @@
 """The live progress socket: GET /ws/jobs/<id>.
 
 Sends a snapshot, then progress/log/status events in `seq` order, then a final snapshot
-on a terminal status, and closes. Ownership and Origin are checked before the upgrade.
+on a terminal status, and closes; a job that disappears (deleted, expired) gets a last
+message {"type": "gone", "message": ...} instead. Ownership, Origin and the caps on sockets per owner and per
+address (webapp.sockets) are checked before the upgrade. The protocol is server to client
+only: a client that sends anything is closed with 1008.
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, g, request
 from flask_sock import Sock
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -17,17 +20,26 @@ from simple_websocket import ConnectionClosed
 from jobs.core import status
 from webapp import repository, snapshots
 from webapp.auth import check_origin
-from webapp.hub import GONE, Hub
+from webapp.errors import error_response
+from webapp.hub import GONE, Delivery, Hub
 from webapp.identity import current_owner
+from webapp.proxies import client_address
+from webapp.sockets import Ledger
 
 bp = Blueprint("ws", __name__)
 sock = Sock()
 IDLE_CHECK = 5.0
 SERVICE_RESTART = 1012  # the WebSocket close code for "the server is restarting"
+POLICY_VIOLATION = 1008
+GONE_MESSAGE = {"type": "gone", "message": "This job no longer exists: it was deleted or has expired."}
+# How long a client over its cap is asked to wait: about as long as a page takes to be closed.
+RETRY_AFTER = 30
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["spool"]["hub"] = Hub(app.extensions["spool"]["redis"])
+    connection = app.extensions["spool"]["redis"]
+    ledger = Ledger(connection, app.config["MAX_SOCKETS_PER_OWNER"], app.config["MAX_SOCKETS_PER_ADDRESS"])
+    app.extensions["spool"].update(ledger=ledger, hub=Hub(connection, ledger))
     app.register_blueprint(bp)
     sock.init_app(app)
 
@@ -35,11 +47,56 @@ def init_app(app: Flask) -> None:
 @bp.before_request
 def _guard():
     check_origin()
-    repository.get(request.view_args["job_id"], current_owner() or "")
+    owner = current_owner() or ""
+    repository.get(request.view_args["job_id"], owner)
+    address = client_address()
+    cap = current_app.extensions["spool"]["ledger"].admit(owner, address)
+    if cap is not None:
+        limit = current_app.config["MAX_SOCKETS_PER_OWNER" if cap == "owner" else "MAX_SOCKETS_PER_ADDRESS"]
+        whose = "you have" if cap == "owner" else "your address has"
+        body, code = error_response(
+            429, f"Too many live progress connections: {whose} {limit} open; close some pages.", code="too_many_sockets"
+        )
+        return body, code, {"Retry-After": str(RETRY_AFTER)}
+    g.spool_socket = (owner, address)
     # Decline permessage-deflate, which browsers offer: the messages are a few hundred bytes,
     # a compressor per socket cost 130 KB each (240 MB for 1,000 sockets), and uncompressed,
     # one frame built once serves every socket watching a job.
     request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+@bp.teardown_request
+def _release(exc):
+    # Runs once the socket has ended (flask-sock runs the whole socket inside the view).
+    admitted = g.pop("spool_socket", None)
+    if admitted is not None:
+        current_app.extensions["spool"]["ledger"].release(*admitted)
+
+
+class _RefusingBuffer(list):
+    """Stands in for simple_websocket's input buffer, which keeps every message a client
+    sends until the handler reads it, and this handler never reads: the protocol is server to
+    client only. simple_websocket has no hook per message, and a reader greenlet of ours would
+    drain the buffer only when scheduled (a flood of frames need not yield), so the message is
+    dropped as it arrives and the handler is woken to close the socket.
+    """
+
+    def __init__(self, watcher):
+        super().__init__()
+        self.watcher = watcher
+        self.refused = False
+
+    def append(self, message) -> None:
+        if not self.refused:
+            self.refused = True
+            self.watcher.put(Delivery("refused"))
+
+
+def _refuse_client_data(ws, watcher) -> None:
+    early = ws.input_buffer
+    ws.input_buffer = _RefusingBuffer(watcher)
+    if early:  # sent before the buffer was swapped
+        watcher.put(Delivery("refused"))
 
 
 def _send(ws, message: dict) -> None:
@@ -69,10 +126,11 @@ def job_events(ws, job_id: str):
     """Stream a job's progress to its owner."""
     hub: Hub = current_app.extensions["spool"]["hub"]
     watcher = hub.watch(job_id)  # before the snapshot, so nothing falls between them
+    _refuse_client_data(ws, watcher)
     try:
         _stream(ws, job_id, watcher)
     except NoSuchJobError:  # expired or deleted while watched: nothing more will come
-        pass
+        _send(ws, GONE_MESSAGE)
     finally:
         hub.unwatch(watcher)
 
@@ -110,9 +168,15 @@ def _stream(ws, job_id: str, watcher) -> None:
         if delivery is None:
             continue
         if delivery.kind == "check" and delivery.event["status"] == GONE:
+            _send(ws, GONE_MESSAGE)
             return
         elif delivery.kind == "close":  # this process is going away; the client reconnects elsewhere
             ws.close(reason=SERVICE_RESTART, message="The server is restarting; reconnect.")
+            return
+        elif delivery.kind == "stalled":  # no event says so: the snapshot does
+            _send(ws, _snapshot(job_id))
+        elif delivery.kind == "refused":
+            ws.close(reason=POLICY_VIOLATION, message="This socket only sends; a client must not send data.")
             return
         else:  # a status check found it over, or events may have been missed
             try:

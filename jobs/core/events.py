@@ -25,6 +25,7 @@ if ARGV[3] ~= '' then
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[5]), -1)
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
 end
+for i = 7, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1]) end
 redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])
 return seq
 """
@@ -40,13 +41,16 @@ def publish(
     log_line: str | None = None,
     log_ttl: int = 7 * 24 * 3600,
     pipeline=None,
+    tally: tuple[str, dict[str, float]] | None = None,
 ) -> None:
-    """Number and publish one event; store `meta` and append `log_line` alongside.
+    """Number and publish one event; store `meta` and append `log_line` alongside; add
+    `tally`'s amounts to the fields of its hash (counters for /metrics) in the same call.
 
     An event for a job that no longer exists is dropped.
     """
+    tally_key, amounts = tally or (keys.TOTALS, {})
     _script(
-        keys=[keys.job_key(job_id), keys.channel(job_id), keys.log_key(job_id)],
+        keys=[keys.job_key(job_id), keys.channel(job_id), keys.log_key(job_id), tally_key],
         args=[
             json.dumps(event, separators=(",", ":")),
             json.dumps(meta, separators=(",", ":")) if meta is not None else "",
@@ -54,13 +58,14 @@ def publish(
             keys.SEQ_FIELD,
             LOG_KEEP,
             log_ttl,
+            *(x for pair in amounts.items() for x in pair),
         ],
         client=pipeline or connection,
     )
 
 
-def publish_status(connection: Redis, job_id: str, status: str) -> None:
-    publish(connection, job_id, {"type": "status", "status": status})
+def publish_status(connection: Redis, job_id: str, status: str, tally=None) -> None:
+    publish(connection, job_id, {"type": "status", "status": status}, tally=tally)
 
 
 def parse_message(data: bytes | str) -> tuple[int, dict]:

@@ -19,6 +19,7 @@ from typing import Any, TypedDict
 from urllib.parse import quote, unquote
 
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 
 from jobs.core import payloads
 
@@ -150,6 +151,26 @@ def new_owners_key(address: str) -> str:
     return f"{PREFIX}new-owners:{escape(address)}"
 
 
+# Cluster-wide counters that only ever rise, for /metrics (jobs.core.measures): a hash of
+# totals, and one of finished jobs' run times by type and duration bucket.
+TOTALS = PREFIX + "metrics:totals"
+DURATIONS = PREFIX + "metrics:durations"
+
+
+# The web processes alive, scored by their last heartbeat (a sorted set), and each one's own
+# hash of the sockets it holds: "open", "owner:<owner>", "address:<address>" -> how many.
+WEB_PROCESSES = PREFIX + "web-processes"
+
+
+def web_process_key(process_id: str) -> str:
+    return f"{PREFIX}web:{process_id}"
+
+
+def socket_field(kind: str, value: str) -> str:
+    """The field of a web process's hash counting the sockets of one owner or one address."""
+    return f"{kind}:{escape(value)}"
+
+
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
 PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:")
@@ -232,6 +253,24 @@ def existing(client, job_ids: list[str]) -> list[bool]:
         for job_id in job_ids:
             pipe.exists(job_key(job_id))
         return [bool(n) for n in pipe.execute()]
+
+
+def lapsed_heartbeats(client, queue_names, now: float) -> dict[str, float]:
+    """The running jobs of these queues whose heartbeat lapsed before `now`, with when it lapsed.
+
+    RQ scores each execution in a queue's started registry by when its heartbeat expires;
+    a worker renews it while the job runs, and nobody does once the worker is dead.
+    """
+    registries = [StartedJobRegistry(name, connection=client) for name in queue_names]
+    with client.pipeline(transaction=False) as pipe:
+        for registry in registries:
+            pipe.zrangebyscore(registry.key, 0, now, withscores=True)
+        found = pipe.execute()
+    return {
+        registry.parse_job_id(member.decode()): score
+        for registry, members in zip(registries, found, strict=True)
+        for member, score in members
+    }
 
 
 def forbid_retries(client, job_id: str) -> None:

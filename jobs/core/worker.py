@@ -38,10 +38,11 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, jsonlog, keys, limits, status
+from jobs.core import events, fair, jsonlog, keys, limits, measures, status
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
+from jobs.core.keys import Meta
 from jobs.core.queue import SpoolQueue
 
 PR_SET_PDEATHSIG = 1
@@ -81,10 +82,17 @@ class SpoolWorker(Worker):
         return self._shutdown_requested_date is not None
 
     def _announce(self, job: Job, known: str | None = None) -> str | None:
-        """Publish the job's status: `known` when the caller knows it, else read it back."""
+        """Publish the job's status: `known` when the caller knows it, else read it back.
+
+        A finished job's run time is counted for /metrics in the same round trip.
+        """
         try:
             now_status = known or status.of(job)
-            events.publish_status(self.connection, job.id, now_status)
+            tally = None
+            if now_status == status.FINISHED and job.started_at and job.ended_at:
+                seconds = (job.ended_at - job.started_at).total_seconds()
+                tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
+            events.publish_status(self.connection, job.id, now_status, tally=tally)
             jsonlog.transition(job, now_status)
             if now_status in (status.FAILED, status.STOPPED):
                 cancel_dependents(job)

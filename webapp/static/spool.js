@@ -59,7 +59,7 @@
     const labels = STATUSES.labels;
     const skew = Date.now() - parseFloat(root.dataset.now) * 1000; // browser clock minus server clock
     let status = root.dataset.status, lastSeq = -1, attempts = 0, dropped = false, everOpened = false;
-    let polling = null, finishing = false, etaAt = null;
+    let polling = null, finishing = false, etaAt = null, stalled = root.dataset.stalled === "true", gone = false;
     if (root.dataset.eta) etaAt = Date.now() + parseFloat(root.dataset.eta) * 1000;
     const title = document.title;
 
@@ -78,7 +78,7 @@
       if (status === "started" && started) elapsed = "running for " + duration((now - started) / 1000);
       else if (ACTIVE.includes(status) && created) elapsed = "waiting for " + duration((now - created) / 1000);
       else if (started && ended) elapsed = ended - started < 1000 ? "took under a second" : "took " + duration((ended - started) / 1000);
-      if (status === "started" && etaAt) {
+      if (status === "started" && etaAt && !stalled) {
         const left = (etaAt - Date.now()) / 1000;
         eta = left >= 1 ? "· about " + duration(left) + " left" : "· almost done";
       }
@@ -163,17 +163,47 @@
       el.hidden = s.attempt <= 1;
     }
 
+    // The job was deleted or expired: say so, and stop listening for it.
+    function showGone(message) {
+      gone = true;
+      etaAt = null;
+      if (polling) clearInterval(polling);
+      liveness("");
+      const el = $("gone");
+      el.textContent = message || "This job no longer exists: it was deleted or has expired.";
+      el.hidden = false;
+      $("cancel-form").hidden = true;
+      $("stalled").hidden = true;
+      $("bar").classList.remove("indeterminate");
+    }
+
+    // The API's answer about this job: its snapshot, or null; a 404 means the job is gone.
+    function readJob() {
+      return fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } }).then((r) => {
+        if (r.status === 404) showGone();
+        return r.ok ? r.json() : null;
+      });
+    }
+
     // A status change mid-way (a retry, say) may change what a snapshot holds: read it again.
     function refresh() {
-      fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then((r) => (r.ok ? r.json() : null))
+      readJob()
         .then((s) => s && applySnapshot(s))
         .catch(() => {});
+    }
+
+    // The worker stopped responding: say so, and what becomes of the job, until it moves on.
+    function setStalled(s) {
+      const el = $("stalled");
+      stalled = Boolean(s.stalled) && s.status === "started";
+      el.textContent = stalled ? (s.attempt < s.attempts ? el.dataset.retry : el.dataset.fail) : "";
+      el.hidden = !stalled;
     }
 
     function applySnapshot(s) {
       if (typeof s.seq === "number" && s.seq < lastSeq) return;
       setAttempt(s);
+      setStalled(s);
       setStatus(s.status, s.started_at);
       setProgress(s.progress);
       if (s.log) showLog(s.log, false);
@@ -183,6 +213,7 @@
 
     function handle(msg) {
       if (msg.type === "snapshot") return applySnapshot(msg);
+      if (msg.type === "gone") return showGone(msg.message);
       if (msg.seq <= lastSeq) return; // already seen before a reconnect
       lastSeq = msg.seq;
       if (msg.type === "progress") setProgress(msg);
@@ -199,8 +230,7 @@
       root.dataset.connection = "poll";
       liveness("checking every few seconds", "poll");
       const once = () =>
-        fetch(root.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-          .then((r) => (r.ok ? r.json() : null))
+        readJob()
           .then((s) => {
             if (s) applySnapshot(s);
             if (TERMINAL.includes(status)) {
@@ -214,7 +244,7 @@
     }
 
     function connect() {
-      if (TERMINAL.includes(status) || polling) return;
+      if (TERMINAL.includes(status) || polling || gone) return;
       const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws;
       let socket;
       try {
@@ -235,13 +265,15 @@
       socket.onmessage = (e) => handle(JSON.parse(e.data));
       socket.onclose = () => {
         root.dataset.connection = "off";
-        if (TERMINAL.includes(status)) return;
+        if (TERMINAL.includes(status) || gone) return;
         attempts += 1;
         // Never opened: something in between refuses WebSockets, so poll. Once worked: the
         // server went away for a moment, so keep trying (polling would not bring it back sooner).
         if (!everOpened && attempts >= 3) return poll();
         dropped = everOpened;
         liveness(everOpened ? "connection lost, reconnecting…" : "connecting…", "off");
+        // A socket to a job that is gone is refused (404) before it opens: ask the API why.
+        if (everOpened) readJob().catch(() => {});
         // Back off, with jitter so that every page of a restarted server does not return at once.
         setTimeout(connect, Math.min(250 * 2 ** attempts, 10000) * (0.75 + Math.random() / 2));
       };
