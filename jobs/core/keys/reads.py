@@ -1,0 +1,120 @@
+"""Reads of RQ's job hash and of Spool's small records, for the places that must not fetch
+whole jobs: one round trip for many jobs.
+"""
+
+from __future__ import annotations
+
+from rq.registry import StartedJobRegistry
+
+from jobs.core import payloads
+from jobs.core.keys.names import (
+    SEQ_FIELD,
+    job_key,
+    run_time_key,
+)
+
+__all__ = [
+    "enqueued_at",
+    "existing",
+    "forbid_retries",
+    "lapsed_heartbeats",
+    "queue_position",
+    "record_run_time",
+    "run_records",
+    "run_time",
+    "seq",
+    "statuses",
+]
+
+
+def statuses(client, job_ids: list[str]) -> list[str | None]:
+    """RQ's status of each job (None for one that is gone), in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(job_key(job_id), "status")
+        raw = pipe.execute()
+    return [s.decode() if s else None for s in raw]
+
+
+def seq(client, job_id: str) -> int:
+    """The number of the last event published for a job."""
+    return int(client.hget(job_key(job_id), SEQ_FIELD) or 0)
+
+
+def enqueued_at(client, job_id: str) -> str | None:
+    raw = client.hget(job_key(job_id), "enqueued_at")
+    return raw.decode() if raw else None
+
+
+def run_records(client, job_ids: list[str]) -> list[tuple[str, str | None, str | None, str | None] | None]:
+    """(status, type, started_at, ended_at) of each job, None for one that is gone, in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hmget(job_key(job_id), "status", "meta", "started_at", "ended_at")
+        rows = pipe.execute()
+    records = []
+    for state, meta, started, ended in rows:
+        if state is None:
+            records.append(None)
+            continue
+        type_name = _meta_or_empty(meta).get("type")
+        records.append((state.decode(), type_name, started and started.decode(), ended and ended.decode()))
+    return records
+
+
+def record_run_time(client, queue_name: str, seconds: float) -> None:
+    """Fold one finished job's run time into its queue's moving average (a tenth each)."""
+    key = run_time_key(queue_name)
+    previous = client.get(key)
+    average = seconds if previous is None else 0.9 * float(previous) + 0.1 * seconds
+    client.set(key, round(average, 3), ex=7 * 24 * 3600)
+
+
+def run_time(client, queue_name: str) -> float | None:
+    raw = client.get(run_time_key(queue_name))
+    return float(raw) if raw is not None else None
+
+
+def queue_position(client, queue_key: str, job_id: str) -> int | None:
+    """A waiting job's place in its queue's list, 1 for the next to run; None when not in it."""
+    index = client.lpos(queue_key, job_id)
+    return None if index is None else index + 1
+
+
+def _meta_or_empty(raw: bytes | None) -> dict:
+    """A job's meta read without RQ, even one RQ's CLI saved pickled (see jobs.core.payloads)."""
+    try:
+        return payloads.meta(raw) if raw else {}
+    except payloads.UnsafePayload:
+        return {}
+
+
+def existing(client, job_ids: list[str]) -> list[bool]:
+    """Whether each job still exists, in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.exists(job_key(job_id))
+        return [bool(n) for n in pipe.execute()]
+
+
+def lapsed_heartbeats(client, queue_names, now: float) -> dict[str, float]:
+    """The running jobs of these queues whose heartbeat lapsed before `now`, with when it lapsed.
+
+    RQ scores each execution in a queue's started registry by when its heartbeat expires;
+    a worker renews it while the job runs, and nobody does once the worker is dead.
+    """
+    registries = [StartedJobRegistry(name, connection=client) for name in queue_names]
+    with client.pipeline(transaction=False) as pipe:
+        for registry in registries:
+            pipe.zrangebyscore(registry.key, 0, now, withscores=True)
+        found = pipe.execute()
+    return {
+        registry.parse_job_id(member.decode()): score
+        for registry, members in zip(registries, found, strict=True)
+        for member, score in members
+    }
+
+
+def forbid_retries(client, job_id: str) -> None:
+    """Leave a job no retries, so RQ fails it for good when it is next handled."""
+    client.hset(job_key(job_id), "retries_left", 0)
