@@ -27,6 +27,7 @@ from jobs.core import catalogue, events, keys, status
 from webapp.sockets import Ledger
 
 log = logging.getLogger(__name__)
+UNSET = object()
 # What a status check reports for a job that no longer exists (expired, or deleted).
 GONE = "gone"
 # Deliveries that end a socket, kept even when a stuck client's queue is full: the process is
@@ -71,6 +72,9 @@ class Delivery:
 class Watcher:
     def __init__(self, job_id: str):
         self.job_id = job_id
+        # The place in line of a waiting job as this socket last showed it (see Hub._check_places);
+        # UNSET until its first snapshot is sent.
+        self.place: int | None | object = UNSET
         self._queue: queue.Queue[Delivery] = queue.Queue(maxsize=1000)
 
     def put(self, delivery: Delivery) -> None:
@@ -219,6 +223,15 @@ class Hub:
                     watcher.put(Delivery("check", event={"status": state}))
         running = {j for j, s in zip(job_ids, states, strict=True) if s == status.STARTED}
         self._check_stalled(running)
+        self._check_places([j for j, s in zip(job_ids, states, strict=True) if s == status.QUEUED])
+
+    def _check_places(self, waiting: list[str]) -> None:
+        """Tell the sockets of a waiting job that moved up in line (no event says so either)."""
+        for job_id, place in zip(waiting, keys.queue_positions(self.connection, waiting), strict=True):
+            for watcher in self._group(job_id):
+                if watcher.place is not UNSET and watcher.place != place:
+                    watcher.place = place
+                    watcher.put(Delivery("moved"))
 
     def _check_stalled(self, running: set[str]) -> None:
         """Tell the sockets of a running job whose worker stopped responding: no event will say so."""

@@ -138,6 +138,7 @@ def job_events(ws, job_id: str):
 def _stream(ws, job_id: str, watcher) -> None:
     snapshot = _snapshot(job_id)
     _send(ws, snapshot)
+    watcher.place = snapshot["queue_position"]
     last_seq = snapshot["seq"]
     if snapshot["status"] in status.TERMINAL:
         return
@@ -173,7 +174,10 @@ def _stream(ws, job_id: str, watcher) -> None:
         elif delivery.kind == "close":  # this process is going away; the client reconnects elsewhere
             ws.close(reason=SERVICE_RESTART, message="The server is restarting; reconnect.")
             return
-        elif delivery.kind == "stalled":  # no event says so: the snapshot does
+        elif delivery.kind in (
+            "stalled",
+            "moved",
+        ):  # no event says so (a dead worker, a place in line): the snapshot does
             _send(ws, _snapshot(job_id))
         elif delivery.kind == "refused":
             ws.close(reason=POLICY_VIOLATION, message="This socket only sends; a client must not send data.")

@@ -132,3 +132,18 @@ def test_a_retried_failure_says_which_attempt_it_was(page, worker):
     expect(page.locator("#status")).to_have_text("Failed")
     expect(page.locator("#attempt")).to_have_text(re.compile(r"Attempt 2 of 2"))
     expect(page.locator("#error-message")).to_have_text("still bad")
+
+
+def test_a_waiting_job_shows_its_place_in_line_and_moves_up_live(page, worker):
+    running = submit(page, "block", seconds=60)
+    ahead = submit(page, "steps", n=1)
+    page.goto(f"/jobs/{running}")
+    expect(page.locator("#status")).to_have_text("Running")
+    mine = submit(page, "steps", n=1)
+    page.goto(f"/jobs/{mine}")
+    expect(page.locator("#line")).to_have_text(re.compile(r"^Number 2 in line"))
+    page.request.delete(f"/api/jobs/{ahead}")  # the job ahead leaves the line
+    expect(page.locator("#line")).to_have_text(re.compile(r"^Next in line"))
+    page.request.delete(f"/api/jobs/{running}")
+    expect(page.locator("#status")).to_have_text("Done")
+    expect(page.locator("#line")).to_be_hidden()

@@ -102,6 +102,7 @@
       $("cancel-form").hidden = !ACTIVE.includes(s);
       $("retry-form").hidden = !TERMINAL.includes(s);
       if ($("starts")) $("starts").hidden = s !== "scheduled";
+      if (s !== "queued" && s !== "deferred") $("line").hidden = true;
       tick();
     }
 
@@ -200,9 +201,24 @@
       el.hidden = !stalled;
     }
 
+    // A waiting job's place in line, or what a job held back by a limit waits for.
+    function setLine(s) {
+      const el = $("line");
+      let text = "";
+      if (s.status === "deferred" && s.waiting_for) text = "Waiting for " + s.waiting_for + ".";
+      else if (s.status === "queued" && s.queue_position) {
+        text = s.queue_position === 1 ? "Next in line" : "Number " + s.queue_position + " in line";
+        if (s.expected_start_s !== null && s.expected_start_s !== undefined) text += " · starts in about " + duration(s.expected_start_s);
+        text += ".";
+      }
+      el.textContent = text;
+      el.hidden = !text;
+    }
+
     function applySnapshot(s) {
       if (typeof s.seq === "number" && s.seq < lastSeq) return;
       setAttempt(s);
+      setLine(s);
       setStalled(s);
       setStatus(s.status, s.started_at);
       setProgress(s.progress);

@@ -4,6 +4,7 @@ whole jobs: one round trip for many jobs.
 
 from __future__ import annotations
 
+from rq.queue import Queue
 from rq.registry import StartedJobRegistry
 
 from jobs.core import payloads
@@ -19,6 +20,7 @@ __all__ = [
     "forbid_retries",
     "lapsed_heartbeats",
     "queue_position",
+    "queue_positions",
     "record_run_time",
     "run_records",
     "run_time",
@@ -73,6 +75,18 @@ def record_run_time(client, queue_name: str, seconds: float) -> None:
 def run_time(client, queue_name: str) -> float | None:
     raw = client.get(run_time_key(queue_name))
     return float(raw) if raw is not None else None
+
+
+def queue_positions(client, job_ids: list[str]) -> list[int | None]:
+    """Each waiting job's place in its own queue (1 = next), in two round trips for them all."""
+    with client.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(job_key(job_id), "origin")
+        origins = pipe.execute()
+    with client.pipeline(transaction=False) as pipe:
+        for job_id, origin in zip(job_ids, origins, strict=True):
+            pipe.lpos(Queue.redis_queue_namespace_prefix + (origin or b"").decode(), job_id)
+        return [None if index is None else index + 1 for index in pipe.execute()]
 
 
 def queue_position(client, queue_key: str, job_id: str) -> int | None:
