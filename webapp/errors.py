@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import ClusterDownError, ExecAbortError, OutOfMemoryError, ReadOnlyError, ResponseError
@@ -32,11 +34,15 @@ CODES = {
 # (MASTERDOWN), and the replies redis-py leaves as a plain ResponseError.
 REFUSALS = (OutOfMemoryError, ReadOnlyError, ExecAbortError, ClusterDownError)
 REFUSAL_CODES = ("BUSY", "MISCONF", "NOREPLICAS", "TRYAGAIN")
+# A refusal met by a command inside one of Spool's Lua scripts arrives wrapped in a plain
+# "Error running script ...: -OOM command not allowed ..." reply.
+IN_SCRIPT = re.compile(r"-(OOM|READONLY|MASTERDOWN|CLUSTERDOWN|" + "|".join(REFUSAL_CODES) + r")\b")
 
 
 def refuses_work(exc: ResponseError) -> bool:
     """Whether Redis refused the command for the moment (try again later), not for a bug."""
-    return isinstance(exc, REFUSALS) or str(exc).startswith(REFUSAL_CODES)
+    text = str(exc)
+    return isinstance(exc, REFUSALS) or text.startswith(REFUSAL_CODES) or bool(IN_SCRIPT.search(text))
 
 
 def wants_json() -> bool:
