@@ -22,6 +22,7 @@ BENCHMARKS = {
     "progress": "cost of progress() in a tight loop; Redis writes per job",
     "live": "progress() to WebSocket clients, 100 and 1,000 sockets on one web process",
     "recovery": "SIGKILL of a worker to its job retried by another",
+    "turns": "noisy neighbour: one owner's single job behind another's 1,000, fair turns against FIFO",
     "inference": "semantic_search through a worker against the model called directly",
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
