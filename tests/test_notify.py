@@ -121,7 +121,8 @@ def test_failed_and_stopped_jobs_say_so(mail_client, mail_api, mail_worker, inbo
     subjects = {m["Subject"]: m.get_content() for _, m in inbox.messages}
     assert len(subjects) == 2
     failure = next(body for subject, body in subjects.items() if subject.endswith("failed"))
-    assert "the input was odd" in failure
+    # The error sentence came from the submitter's data: the mail says where to read it instead.
+    assert "the input was odd" not in failure and "Its page says why." in failure
     assert any(subject.endswith("was stopped") for subject in subjects)
 
 
@@ -205,3 +206,21 @@ def test_smtps_with_login_delivers(redis, make_app, start_worker, tls_inbox, tls
     wait_for(lambda: sent(redis, job_id, "finished"), 30, "the email over smtps")
     ((authenticated, message),) = tls_inbox.messages
     assert authenticated and message["To"] == "ana@example.com"
+
+
+def _email_outcomes(redis) -> list[dict]:
+    """What each finished email job answered."""
+    registry = queue("default", redis).finished_job_registry
+    jobs = Job.fetch_many(registry.get_job_ids(), connection=redis, serializer=JSONSerializer)
+    return [j.return_value() for j in jobs if j and j.func_name.endswith("send_job_email")]
+
+
+def test_an_owner_and_a_recipient_get_at_most_a_few_emails_an_hour(mail_client, mail_api, start_worker, inbox, redis):
+    start_worker(env={"SMTP_URL": inbox.url, "MAIL_PER_HOUR": "2"})
+    for job_id in [submit(mail_client, "steps", n=1) for _ in range(3)]:
+        mail_api.wait_status(job_id, "finished")
+    wait_for(lambda: len(_email_outcomes(redis)) == 3, 30, "three email jobs to end")
+    outcomes = _email_outcomes(redis)
+    assert sorted(o["sent"] for o in outcomes) == [False, True, True]
+    assert "2 emails this hour" in next(o["reason"] for o in outcomes if not o["sent"])
+    assert len(inbox.messages) == 2

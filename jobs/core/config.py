@@ -44,6 +44,8 @@ class Settings:
     allow_private_urls: bool = False
     # The most URLs one link check may be given.
     max_links: int = 500
+    # How many job emails one owner, and one recipient, may be sent an hour (0: no limit).
+    mail_per_hour: int = 5
     # How many of one owner's jobs run at once over all workers (0: no limit); the rest wait.
     max_running_per_owner: int = 2
     # How often progress may reach Redis per job.
@@ -73,6 +75,7 @@ class Settings:
             allow_private_urls=_flag("SPOOL_ALLOW_PRIVATE_URLS"),
             max_links=_int("MAX_LINKS", cls.max_links),
             max_running_per_owner=_int("MAX_RUNNING_PER_OWNER", cls.max_running_per_owner),
+            mail_per_hour=_int("MAIL_PER_HOUR", cls.mail_per_hour),
             worker_ttl=_int("WORKER_TTL", cls.worker_ttl),
             job_monitoring_interval=_int("JOB_MONITORING_INTERVAL", cls.job_monitoring_interval),
             heartbeat_grace=_int("HEARTBEAT_GRACE", cls.heartbeat_grace),

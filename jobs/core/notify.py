@@ -18,7 +18,7 @@ from rq import Callback, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.serializers import JSONSerializer
 
-from jobs.core import keys
+from jobs.core import catalogue, keys
 from jobs.core.catalogue import callback, job
 from jobs.core.config import settings
 from jobs.core.job import SpoolJob
@@ -75,8 +75,12 @@ def on_stopped(ended, connection) -> None:
 
 
 def compose(ended, outcome: str) -> EmailMessage:
+    """The email for a job's outcome: its type's title, how it ended and a link, and nothing
+    the submitter chose (no parameters, file names or error sentences from their data), so
+    Spool's mail cannot carry someone's words to someone else's inbox."""
     meta = Meta.of(ended)
-    title = ended.description or meta.type or "Your job"
+    job_type = catalogue.CATALOGUE.get(meta.type or "")
+    title = job_type.title if job_type else "Your job"
     link = f"{settings.base_url}/jobs/{ended.id}"
     message = EmailMessage()
     message["From"] = settings.mail_from
@@ -84,13 +88,27 @@ def compose(ended, outcome: str) -> EmailMessage:
     message["Subject"] = f"Spool: {title} {SUBJECTS[outcome]}"
     lines = [f"Your job “{title}” {SUBJECTS[outcome]}."]
     if outcome == "failed":
-        latest = ended.latest_result()
-        error = (latest.exc_string or "").strip().splitlines() if latest else []
-        if error:
-            lines.append(f"The error was: {error[-1]}")
+        lines.append("Its page says why.")
     lines += ["", f"See it here: {link}", "", "You asked to be told by email when it ended."]
     message.set_content("\n".join(lines))
     return message
+
+
+def _over_hourly_limit(connection, owner: str, address: str) -> str | None:
+    """Count this email against its owner's and its recipient's hour; say which is spent, if one is."""
+    limit = settings.mail_per_hour
+    if limit <= 0:
+        return None
+    with connection.pipeline() as pipe:
+        for kind, who in (("owner", owner), ("to", address.lower())):
+            pipe.set(keys.mail_rate_key(kind, who), 0, ex=3600, nx=True)  # the hour starts at the first
+            pipe.incr(keys.mail_rate_key(kind, who))
+        _, by_owner, _, to_address = pipe.execute()
+    if by_owner > limit:
+        return f"its owner has had {limit} emails this hour"
+    if to_address > limit:
+        return f"{address} has had {limit} emails this hour"
+    return None
 
 
 def deliver(message: EmailMessage, url: str | None = None) -> None:
@@ -127,6 +145,9 @@ def send_job_email(job_id: str, outcome: str) -> dict:
     if not Meta.of(ended).notify_email:
         return {"sent": False, "reason": "the job has no address to notify"}
     message = compose(ended, outcome)
+    over = _over_hourly_limit(connection, Meta.of(ended).owner or "", message["To"])
+    if over:
+        return {"sent": False, "reason": over}
     try:
         deliver(message)
     except smtplib.SMTPRecipientsRefused as exc:

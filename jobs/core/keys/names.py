@@ -48,6 +48,7 @@ __all__ = [
     "job_keys",
     "log_key",
     "mail_key",
+    "mail_rate_key",
     "new_owners_key",
     "operator_failures_key",
     "operator_session_key",
@@ -100,6 +101,11 @@ def mail_key(job_id: str, outcome: str, state: str) -> str:
 
 MAIL_OUTCOMES = ("finished", "failed", "stopped")
 MAIL_STATES = ("queued", "sent")
+
+
+def mail_rate_key(kind: str, who: str) -> str:
+    """Emails sent this hour to one recipient, or for one owner (kind "to" or "owner")."""
+    return f"{PREFIX}mail-rate:{kind}:{escape(who)}"
 
 
 def job_keys(job_id: str) -> list[str]:
