@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import urllib3
 from pydantic import Field
 
 from jobs import attach, csv_text, job, log, progress, settings
+from jobs.builtin.deadline import Deadline, pool_within
 from jobs.builtin.exceptions import Permanent, Refused, Transient
 
 MAX_BODY = 5 * 1024 * 1024
@@ -111,64 +111,6 @@ def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return all(_public(v4) for v4 in embedded)
 
 
-class Deadline:
-    """A wall-clock limit on one URL: when it passes, the sockets of its connections are shut,
-    so a read blocked on a server that sends a byte at a time returns at once.
-
-    urllib3's timeouts bound each read, not the whole answer: a body trickling in a byte
-    every few seconds never trips them.
-    """
-
-    def __init__(self, seconds: float):
-        self.at = time.monotonic() + seconds
-        self.expired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            if self.expired:
-                self._shut(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                self._shut(sock)
-
-    @staticmethod
-    def _shut(sock: socket.socket) -> None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-def _pool(scheme: str, ip: str, port: int, host: str, deadline: Deadline):
-    """A one-connection pool to `ip` whose connections are watched by `deadline`."""
-    base = urllib3.HTTPSConnectionPool if scheme == "https" else urllib3.HTTPConnectionPool
-
-    class Watched(base.ConnectionCls):
-        def connect(self):
-            super().connect()
-            deadline.watch(self.sock)
-
-    tls = {"server_hostname": host, "assert_hostname": host} if scheme == "https" else {}
-    pool = base(ip, port, maxsize=1, retries=False, timeout=urllib3.Timeout(total=deadline.remaining()), **tls)
-    pool.ConnectionCls = Watched
-    return pool
-
-
 def _fetch_once(url: str, timeout: float, max_redirects: int, outcome: Outcome) -> None:
     """Follow one URL's redirects to the end, filling `outcome`; raise Transient or Refused."""
     deadline = Deadline(timeout)
@@ -188,7 +130,7 @@ def _follow(url: str, timeout: float, max_redirects: int, outcome: Outcome, dead
         parts = urlsplit(current)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         default_port = 443 if scheme == "https" else 80
-        with _pool(scheme, ip, port, host, deadline) as pool:
+        with pool_within(deadline, scheme, ip, port, host) as pool:
             try:
                 response = pool.urlopen(
                     "GET",
