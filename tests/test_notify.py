@@ -3,57 +3,21 @@ and real workers."""
 
 from __future__ import annotations
 
+import re
 import ssl
-from contextlib import contextmanager
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from jobs.core import keys, notify
+from jobs.core import confirmations, keys, notify
 from jobs.core.queue import queue
-from tests.clients import Api
-from tests.helpers import free_port, wait_for
+from tests.clients import Api, csrf_token
+from tests.helpers import wait_for
+from tests.mail import receiving
 
 BASE_URL = "http://spool.example"
-
-
-class Inbox:
-    """An SMTP handler that keeps what it accepts, refusing the first `refuse` messages."""
-
-    def __init__(self):
-        self.messages = []
-        self.attempts = 0
-        self.refuse = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        self.attempts += 1
-        if self.refuse > 0:
-            self.refuse -= 1
-            return "451 4.3.0 Try again later"
-        self.messages.append((session.authenticated, message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
-def _login(server, session, envelope, mechanism, auth_data):
-    return AuthResult(success=isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret")
-
-
-@contextmanager
-def receiving(**tls):
-    """An Inbox behind a real SMTP server on a free port of 127.0.0.1 (with `tls`: its TLS options)."""
-    handler = Inbox()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), authenticator=_login, auth_require_tls=False, **tls
-    )
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -73,9 +37,22 @@ def tls_inbox(tls_cert):
         yield handler
 
 
+def owner_of(client) -> str:
+    """The anonymous owner a test client's cookie holds (given it by its first request)."""
+    client.get("/")
+    with client.session_transaction() as session:
+        return session["owner"]
+
+
+def with_confirmed(client, redis, address: str = "ana@example.com"):
+    """The client, with `address` confirmed for its owner as following the emailed link does."""
+    confirmations.remember(redis, owner_of(client), address)
+    return client
+
+
 @pytest.fixture
-def mail_client(make_app, inbox):
-    return make_app(SMTP_URL=inbox.url).test_client()
+def mail_client(make_app, inbox, redis):
+    return with_confirmed(make_app(SMTP_URL=inbox.url).test_client(), redis)
 
 
 @pytest.fixture
@@ -200,7 +177,7 @@ def test_no_email_without_an_address(mail_api, mail_worker, inbox, redis):
 
 
 def test_smtps_with_login_delivers(redis, make_app, start_worker, tls_inbox, tls_cert):
-    client = make_app(SMTP_URL=tls_inbox.url).test_client()
+    client = with_confirmed(make_app(SMTP_URL=tls_inbox.url).test_client(), redis)
     start_worker(env={"SMTP_URL": tls_inbox.url, "SSL_CERT_FILE": str(tls_cert[0])})
     job_id = submit(client, "steps", n=1)
     wait_for(lambda: sent(redis, job_id, "finished"), 30, "the email over smtps")
@@ -224,3 +201,96 @@ def test_an_owner_and_a_recipient_get_at_most_a_few_emails_an_hour(mail_client, 
     assert sorted(o["sent"] for o in outcomes) == [False, True, True]
     assert "2 emails this hour" in next(o["reason"] for o in outcomes if not o["sent"])
     assert len(inbox.messages) == 2
+
+
+def _email_jobs(redis, name: str) -> list[Job]:
+    """Every email job of one kind enqueued so far, queued, running or done."""
+    q = queue("default", redis)
+    ids = q.get_job_ids() + q.started_job_registry.get_job_ids() + q.finished_job_registry.get_job_ids()
+    return [
+        j for j in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer) if j and j.func_name.endswith(name)
+    ]
+
+
+def _post_confirm(browser, path: str):
+    """Press the confirmation page's button, as a browser does with the page's CSRF token."""
+    page = browser.get(path)
+    assert page.status_code == 200 and 'id="confirm-email"' in page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    return browser.post(path, data={"csrf_token": token})
+
+
+def test_an_unconfirmed_address_gets_one_link_and_job_emails_only_once_it_is_followed(
+    make_app, mail_worker, inbox, redis
+):
+    app = make_app(SMTP_URL=inbox.url, BASE_URL=BASE_URL)
+    client = app.test_client()
+    api = Api(client)
+    first = client.post("/api/jobs", json={"type": "steps", "params": {"n": 1}, "notify_email": "ana@example.com"})
+    notice = first.get_json()["notify"]
+    assert (notice["address"], notice["confirmed"]) == ("ana@example.com", False)
+    assert "link to confirm" in notice["message"]
+    jobs = [first.get_json()["id"], submit(client, "steps", n=1)]
+    for job_id in jobs:
+        api.wait_status(job_id, "finished")
+    wait_for(lambda: len(_email_outcomes(redis)) == 2 and inbox.messages, 30, "the email jobs and the link")
+    assert _email_outcomes(redis) == [{"sent": False, "reason": "the address is not confirmed yet"}] * 2
+    assert len(_email_jobs(redis, "send_confirmation_email")) == 1
+    ((_, link_mail),) = inbox.messages
+    assert link_mail["To"] == "ana@example.com" and "confirm" in link_mail["Subject"]
+    link = re.search(rf"{re.escape(BASE_URL)}(/email/confirm/\S+)", link_mail.get_content()).group(1)
+    owner = owner_of(client)
+    browser = app.test_client()  # the mail may be opened anywhere: the link names the owner
+    assert browser.post(link).status_code == 400  # no CSRF token: a scanner's POST does nothing
+    assert not confirmations.is_confirmed(redis, owner, "ana@example.com")  # nor did the GETs
+    confirmed = _post_confirm(browser, link)
+    assert confirmed.status_code == 200 and 'id="confirmed"' in confirmed.get_data(as_text=True)
+    assert confirmations.is_confirmed(redis, owner, "ana@example.com")
+    job_id = submit(client, "steps", n=1)
+    wait_for(lambda: sent(redis, job_id, "finished"), 30, "the job email, now the address is confirmed")
+    assert [m["Subject"].endswith("is done") for _, m in inbox.messages] == [False, True]
+
+
+def test_a_trusted_identity_s_own_address_needs_no_confirmation(make_app, mail_worker, inbox, redis):
+    app = make_app(SMTP_URL=inbox.url, TRUSTED_USER_HEADER="X-Forwarded-User", TRUSTED_EMAIL_HEADER="X-Forwarded-Email")
+    client = app.test_client()
+    client.environ_base.update(
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_USER": "ana", "HTTP_X_FORWARDED_EMAIL": "Ana@Example.com"}
+    )
+    answer = client.post("/api/jobs", json={"type": "steps", "params": {"n": 1}, "notify_email": "ana@example.com"})
+    assert answer.get_json()["notify"]["confirmed"] is True
+    job_id = answer.get_json()["id"]
+    wait_for(lambda: sent(redis, job_id, "finished"), 30, "the job email")
+    assert [m["To"] for _, m in inbox.messages] == ["ana@example.com"]
+    assert _email_jobs(redis, "send_confirmation_email") == []
+
+
+class _LongAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return super().get_timestamp() - confirmations.LINK_MAX_AGE - 60
+
+
+@pytest.mark.parametrize(
+    "make_token, says",
+    [
+        (lambda key: URLSafeTimedSerializer("another key", salt="confirm-email").dumps(PAYLOAD), "not valid"),
+        (lambda key: URLSafeTimedSerializer(key, salt="confirm-email").dumps(PAYLOAD)[:-2] + "xx", "not valid"),
+        (lambda key: URLSafeTimedSerializer(key, salt="confirm-email", signer=_LongAgo).dumps(PAYLOAD), "expired"),
+    ],
+    ids=["forged", "mangled", "expired"],
+)
+def test_a_forged_or_expired_link_is_refused(mail_client, redis, make_token, says):
+    path = f"/email/confirm/{make_token(mail_client.application.config['SECRET_KEY'])}"
+    for response in (mail_client.get(path), mail_client.post(path, data={"csrf_token": csrf_token(mail_client)})):
+        assert response.status_code == 400 and says in response.get_data(as_text=True)
+    assert not confirmations.is_confirmed(redis, "someone", "eve@example.com")
+
+
+PAYLOAD = {"owner": "someone", "address": "eve@example.com"}
+
+
+def test_the_form_says_a_link_was_sent_for_an_unconfirmed_address(make_app, inbox):
+    client = make_app(SMTP_URL=inbox.url).test_client()
+    form = {"csrf_token": csrf_token(client), "n": "1", "notify_email": "bo@example.com"}
+    page = client.post("/jobs/new/steps", data=form, follow_redirects=True)
+    assert page.status_code == 200 and "a link to confirm it was emailed to it" in page.get_data(as_text=True)

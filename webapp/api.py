@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 
 from jobs.core import catalogue, files, status
 from jobs.core.exceptions import ParamsError
-from webapp import idempotency, repository, resources, snapshots, submission
+from webapp import confirmations, idempotency, repository, resources, snapshots, submission
 from webapp.auth import csrf, protect_api_call
 from webapp.errors import error_response
 from webapp.exceptions import Conflict, Unavailable
@@ -152,6 +152,8 @@ def submit():
         return error_response(422, "Some parameters are not valid.", fields=exc.fields)
     except Unavailable as exc:
         return error_response(503, str(exc), code="job_type_unavailable")
+    # Before the job exists: a trusted identity's own address must be remembered before it can end.
+    answer = confirmations.check(owner_id(), email) if email else None
     job_id = None
     if key is not None:
         job_id = uuid.uuid4().hex
@@ -171,7 +173,10 @@ def submit():
         if key is not None:
             idempotency.release(owner_id(), key)
         raise
-    return _accepted(job)
+    body, status_code, headers = _accepted(job)
+    if answer is not None:
+        body["notify"] = answer
+    return body, status_code, headers
 
 
 @bp.get("/jobs")

@@ -14,7 +14,13 @@ from webapp.resources import settings
 
 def _email() -> dict:
     """The notify_email field, offered only where the server can send email."""
-    return {"notify_email": {"type": "string", "format": "email"}} if settings().smtp_url else {}
+    described = {
+        "type": "string",
+        "format": "email",
+        "description": "Email this address when the job ends; an address not yet confirmed for the caller "
+        "is first sent a confirmation link (see the answer's notify).",
+    }
+    return {"notify_email": described} if settings().smtp_url else {}
 
 
 def _json_params(job_type: catalogue.JobType) -> dict:

@@ -22,10 +22,24 @@ ERROR = {
 }
 STATUS = {"type": "string", "enum": [*status.ALL, status.STOPPING]}
 URLS = {"type": "object", "additionalProperties": {"type": "string"}}
+# Where a new job's email goes: a confirmed address, or one just sent a link to confirm it.
+NOTIFY = {
+    "type": "object",
+    "required": ["address", "confirmed", "message"],
+    "description": "Present when a new submission gave notify_email. Job emails go only to the trusted "
+    "identity's own verified address or to an address its owner confirmed by an emailed link; for an "
+    "unconfirmed one the job runs, a confirmation link is emailed (at most once a day) and no job email "
+    "is sent until it is followed.",
+    "properties": {
+        "address": {"type": "string", "format": "email"},
+        "confirmed": {"type": "boolean"},
+        "message": {"type": "string"},
+    },
+}
 ACCEPTED = {
     "type": "object",
     "required": ["id", "status", "urls"],
-    "properties": {"id": {"type": "string"}, "status": STATUS, "urls": URLS},
+    "properties": {"id": {"type": "string"}, "status": STATUS, "urls": URLS, "notify": NOTIFY},
 }
 SUMMARY = {
     "type": "object",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from jobs.core import catalogue, status
 from jobs.core.exceptions import ParamsError
-from webapp import present, repository, resources, snapshots, submission
+from webapp import confirmations, present, repository, resources, snapshots, submission
 from webapp.errors import retry_later
 from webapp.exceptions import Conflict, OverQuota, Unavailable
 from webapp.identity import anonymous_owner, current_owner, identity, owner_id
@@ -87,6 +87,8 @@ def new(type_name: str):
         return render_template("form.html", job_type=job_type, values=request.form, errors=exc.fields), 422
     except Unavailable as exc:
         abort(503, description=str(exc))
+    if email and not (answer := confirmations.check(owner_id(), email))["confirmed"]:
+        flash(answer["message"])
     try:
         job = repository.submit(job_type, clean, owner=owner_id(), notify_email=email, start_at=start_at)
     except OverQuota as exc:
@@ -153,3 +155,12 @@ def keep_jobs():
     if not running:  # a running job stays until it ends; the offer stays with it
         session.pop("owner")
     return redirect(url_for("pages.jobs"), code=303)
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """Confirm an address for job emails: a page with a button, so a mail scanner's visit does not."""
+    if request.method == "GET":
+        _, address = confirmations.read(token)
+        return render_template("confirm.html", address=address, confirmed=False)
+    return render_template("confirm.html", address=confirmations.confirm(token), confirmed=True)

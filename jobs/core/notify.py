@@ -4,7 +4,9 @@
 
 Sending is a job of its own with retries and backoff, so a mail server that refuses for a
 while delays the email instead of losing it. Keys in Redis make it one email per job and
-outcome, however often a callback or the sending job runs again.
+outcome, however often a callback or the sending job runs again. An email goes only to an
+address its owner confirmed (jobs.core.confirmations); `send_confirmation_email` sends the link
+that confirms one, through the same path and limits.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rq import Callback, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.serializers import JSONSerializer
 
-from jobs.core import catalogue, keys
+from jobs.core import catalogue, confirmations, keys
 from jobs.core.catalogue import callback, job
 from jobs.core.config import settings
 from jobs.core.job import SpoolJob
@@ -142,10 +144,26 @@ def send_job_email(job_id: str, outcome: str) -> dict:
         ended = SpoolJob.fetch(job_id, connection=connection, serializer=JSONSerializer)
     except NoSuchJobError:
         return {"sent": False, "reason": "the job has expired"}
-    if not Meta.of(ended).notify_email:
+    meta = Meta.of(ended)
+    if not meta.notify_email:
         return {"sent": False, "reason": "the job has no address to notify"}
-    message = compose(ended, outcome)
-    over = _over_hourly_limit(connection, Meta.of(ended).owner or "", message["To"])
+    if not confirmations.is_confirmed(connection, meta.owner or "", meta.notify_email):
+        return {"sent": False, "reason": "the address is not confirmed yet"}
+    answer = _send(connection, meta.owner or "", compose(ended, outcome))
+    if answer["sent"]:
+        connection.set(sent, "1", ex=settings.result_ttl)
+    return answer
+
+
+@job(title="Send an address's confirmation link", internal=True, queue=QUEUE, timeout=SMTP_TIMEOUT * 3, retry=RETRY)
+def send_confirmation_email(owner: str, address: str, link: str) -> dict:
+    """Email an address the link that confirms it for its owner's job emails."""
+    return _send(get_current_job().connection, owner, confirmations.compose(address, link))
+
+
+def _send(connection, owner: str, message: EmailMessage) -> dict:
+    """Deliver within the hourly limits; what happened, for the sending job's result."""
+    over = _over_hourly_limit(connection, owner, message["To"])
     if over:
         return {"sent": False, "reason": over}
     try:
@@ -156,5 +174,4 @@ def send_job_email(job_id: str, outcome: str) -> dict:
         if all(code >= 500 for code in codes):
             return {"sent": False, "reason": f"the mail server refused {message['To']}"}
         raise
-    connection.set(sent, "1", ex=settings.result_ttl)
     return {"sent": True, "to": message["To"]}

@@ -37,6 +37,8 @@ __all__ = [
     "TOTALS",
     "WEB_PROCESSES",
     "channel",
+    "confirmation_sent_key",
+    "confirmed_emails_key",
     "escape",
     "fair_keys",
     "files_index_key",
@@ -106,6 +108,16 @@ MAIL_STATES = ("queued", "sent")
 def mail_rate_key(kind: str, who: str) -> str:
     """Emails sent this hour to one recipient, or for one owner (kind "to" or "owner")."""
     return f"{PREFIX}mail-rate:{kind}:{escape(who)}"
+
+
+def confirmed_emails_key(owner: str) -> str:
+    """The addresses an owner confirmed by the emailed link (a set), where job emails may go."""
+    return f"{PREFIX}confirmed-emails:{escape(owner)}"
+
+
+def confirmation_sent_key(owner: str, address: str) -> str:
+    """Marks that a confirmation link went to an address for an owner today, so it goes once a day."""
+    return f"{PREFIX}confirmation-sent:{escape(owner)}:{escape(address)}"
 
 
 def job_keys(job_id: str) -> list[str]:
