@@ -5,9 +5,9 @@
     quotas.new_owner_allowed(address)  # None, or the seconds until another anonymous owner may be made
 
 MAX_WAITING_PER_OWNER counts an owner's waiting jobs (queued, scheduled, deferred) without
-scanning their jobs: each admitted job id goes into a small sorted set per owner, which is
-pruned with one pipelined status read of at most twice the limit; the check and the add are
-one Lua script, so concurrent submits cannot pass the limit together. Owners named in
+scanning their jobs: each admitted job id goes into a small sorted set per owner; one Lua
+script prunes it of jobs no longer waiting (reading at most twice the limit), checks and adds,
+so concurrent submits cannot pass the limit together, in one round trip. Owners named in
 QUOTA_EXEMPT_OWNERS (e.g. `token:nightly`) are not limited. Running jobs are not refused here:
 the scheduler lets them wait.
 """
@@ -31,7 +31,20 @@ IN_FLIGHT = 60
 WAITING_RETRY_AFTER = 30
 WINDOW = 3600
 
+# Prune the owner's set of ids no longer waiting, then check and add, in one round trip.
+# KEYS[1]: the owner's waiting set; ARGV: limit, now, job id, ttl, job hash prefix, in-flight
+# cut-off, then the waiting statuses.
 _ADMIT = """
+local waiting_status = {}
+for i = 7, #ARGV do waiting_status[ARGV[i]] = true end
+local members = redis.call('ZRANGE', KEYS[1], 0, 2 * tonumber(ARGV[1]) - 1, 'WITHSCORES')
+for i = 1, #members, 2 do
+  local state = redis.call('HGET', ARGV[5] .. members[i], 'status')
+  local waiting = state and waiting_status[state]
+  if not waiting and not (not state and tonumber(members[i + 1]) > tonumber(ARGV[6])) then
+    redis.call('ZREM', KEYS[1], members[i])
+  end
+end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -49,31 +62,16 @@ def admit(owner: str, job_id: str) -> None:
     if not limit or exempt(owner):
         return
     key = keys.waiting_key(owner)
-    _prune(key, limit)
     # Kept as long as a scheduled job may wait and then be kept.
     ttl = int(MAX_DELAY.total_seconds()) + settings().result_ttl
-    if not redis().eval(_ADMIT, 1, key, limit, time.time(), job_id, ttl):
+    now = time.time()
+    args = (limit, now, job_id, ttl, keys.job_key(""), now - IN_FLIGHT, *sorted(status.WAITING))
+    if not redis().eval(_ADMIT, 1, key, *args):
         raise OverQuota(
             f"You already have {limit} jobs waiting, the most one person may have (MAX_WAITING_PER_OWNER); "
             f"try again in {WAITING_RETRY_AFTER} seconds, when one has started, or cancel one.",
             WAITING_RETRY_AFTER,
         )
-
-
-def _prune(key: str, limit: int) -> None:
-    connection = redis()
-    entries = connection.zrange(key, 0, 2 * limit - 1, withscores=True)
-    if not entries:
-        return
-    ids = [raw.decode() for raw, _ in entries]
-    recent = time.time() - IN_FLIGHT
-    over = [
-        job_id
-        for job_id, (_, score), state in zip(ids, entries, keys.statuses(connection, ids), strict=True)
-        if state not in status.WAITING and not (state is None and score > recent)
-    ]
-    if over:
-        connection.zrem(key, *over)
 
 
 def release(owner: str, job_id: str) -> None:

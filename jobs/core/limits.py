@@ -29,15 +29,16 @@ from jobs.core.keys import Meta
 UNCAPPED_OWNER_PREFIX = "spool:"
 SLOT_TTL = 7 * 24 * 3600
 
-# KEYS: one slot set per limit; ARGV: job id, the job hash prefix, ttl, then each limit.
+# KEYS: one slot set per limit; ARGV: job id, the job hash prefix, ttl, the two statuses in
+# which a job holds its slot (queued: just taken; started), then each limit.
 # Returns 0 with every slot taken, or the (1-based) index of the first limit that is full.
 _CLAIM = """
 for i, key in ipairs(KEYS) do
   for _, member in ipairs(redis.call('SMEMBERS', key)) do
     local state = redis.call('HGET', ARGV[2] .. member, 'status')
-    if state ~= 'started' and state ~= 'queued' then redis.call('SREM', key, member) end
+    if state ~= ARGV[4] and state ~= ARGV[5] then redis.call('SREM', key, member) end
   end
-  if redis.call('SISMEMBER', key, ARGV[1]) == 0 and redis.call('SCARD', key) >= tonumber(ARGV[3 + i]) then
+  if redis.call('SISMEMBER', key, ARGV[1]) == 0 and redis.call('SCARD', key) >= tonumber(ARGV[5 + i]) then
     return i
   end
 end
@@ -96,7 +97,7 @@ def claim(connection, job: Job) -> bool:
         return True
     full = _claim(
         keys=[keys.slots_key(name) for name, _ in limits],
-        args=[job.id, keys.job_key(""), SLOT_TTL, *[n for _, n in limits]],
+        args=[job.id, keys.job_key(""), SLOT_TTL, status.QUEUED, status.STARTED, *[n for _, n in limits]],
         client=connection,
     )
     if not full:
