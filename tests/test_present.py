@@ -15,7 +15,7 @@ def view(result, files=()):
 def test_a_table_is_taken_out_and_plain_values_become_labelled_cards():
     v = view({"checked": 1200, "ok": True, "table": {"columns": ["a"], "rows": [[1]]}, "extra": [1, 2]})
     assert v["table"]["columns"] == ["a"] and v["table"]["rows"] == [[1]]
-    assert v["fields"] == [("Checked", "1,200"), ("Ok", "yes")]
+    assert v["fields"] == [("Checked", "1,200", "num"), ("Ok", "yes", "text")]
     assert v["data"] == {"checked": 1200, "ok": True, "extra": [1, 2]} and v["fold_json"]
 
 

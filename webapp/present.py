@@ -56,7 +56,7 @@ def result_view(snapshot: dict) -> dict:
     fields = []
     if isinstance(data, dict):
         scalars = [(k, v) for k, v in data.items() if isinstance(v, SCALARS)]
-        fields = [(str(k).replace("_", " ").capitalize(), _readable(v)) for k, v in scalars[:MAX_FIELDS]]
+        fields = [(str(k).replace("_", " ").capitalize(), _readable(v), _kind(v)) for k, v in scalars[:MAX_FIELDS]]
     if data is None and not (table or files):
         scalar = "The job finished without a result."
     return {
@@ -89,6 +89,11 @@ def value_text(value) -> str:
     if value == "":
         return "—"
     return visible(_readable(value))
+
+
+def _kind(value) -> str:
+    """ "num" for a number (the page keeps it on one line, digits aligned), "text" for the rest."""
+    return "num" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
 
 
 def _readable(value) -> str:
