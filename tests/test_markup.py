@@ -16,4 +16,13 @@ def finished_job(api, worker):
 def test_the_user_pages_are_valid_html(client, finished_job, path):
     response = client.get(path.format(job=finished_job))
     assert response.status_code == 200
-    assert markup.errors(response.get_data(as_text=True)) == []
+    html = response.get_data(as_text=True)
+    assert markup.errors(html) == [] and markup.unnamed(html) == []
+
+
+@pytest.mark.parametrize("path", ["/ops/jobs", "/ops/schedule"])
+def test_the_operator_pages_are_valid_html(operator, finished_job, path):
+    response = operator.get(path)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert markup.errors(html) == [] and markup.unnamed(html) == []
