@@ -19,7 +19,14 @@ run: install
 	echo "Starting Spool from $$procfile on http://localhost:5000 (Ctrl-C stops it all)"; \
 	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 $(BIN)/honcho start -f $$procfile
 
-test: install
+VNU_VERSION := 26.9.27
+VNU := tests/.vnu/node_modules/vnu-jar/build/dist/vnu.jar
+
+# The W3C's HTML checker, which tests/test_markup.py runs on Java over each kind of page.
+$(VNU):
+	npm install --no-save --silent --prefix tests/.vnu vnu-jar@$(VNU_VERSION)
+
+test: install $(VNU)
 	$(BIN)/python -m pytest
 
 bench: install
@@ -34,4 +41,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache tests/.vnu

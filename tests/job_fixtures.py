@@ -89,6 +89,13 @@ def table(note: str = "three rows") -> dict:
     return {"note": note, "table": {"columns": ["name", "count"], "rows": [["b", 10], ["a", 9], ["c", 100]]}}
 
 
+@job(title="Wide values", timeout=30)
+def wide(number: int = 10_000_000_000, word: str = "x" * 120) -> dict:
+    """Return a long number and a long word as result cards, and log a long unbroken line."""
+    log("-" * 400)
+    return {"count": number, "ratio": number / 7, "word": word, "checked": True}
+
+
 @job(title="Fail after a retry", timeout=30, retry=Retry(max=1))
 def fail_retried(message: str = "still bad") -> None:
     """Fail on every attempt, so RQ retries once and then records the failure."""

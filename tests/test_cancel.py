@@ -28,6 +28,7 @@ def test_stopping_a_running_job_runs_its_cleanup_and_says_stopped(client, api, w
     job = api.wait_status(job_id, "stopped", "failed", "finished")
     assert job["status"] == "stopped"
     assert job["error"]["message"] == "The job was stopped on request."
+    assert job["started_at"] <= job["ended_at"]  # so the page can say when it ended and how long it ran
     assert cleaned.read_text() == f"cleaned up after {job_id}"
     assert client.delete(f"/api/jobs/{job_id}").status_code == 409
     # The worker lives on.

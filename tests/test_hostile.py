@@ -38,7 +38,7 @@ SUBMISSIONS = {
         400,
         "not valid JSON",
     ),
-    "plain text": ({"data": "steps", "content_type": "text/plain", "headers": {"X-CSRFToken": "?"}}, 400, "CSRF"),
+    "plain text": ({"data": "steps", "content_type": "text/plain", "headers": {"X-CSRFToken": "?"}}, 415, "Send JSON"),
     "XML, with a token": ({"data": "<job/>", "content_type": "application/xml", "csrf": True}, 415, "Send JSON"),
     "no content type, with a token": ({"data": "{}", "csrf": True}, 415, "Send JSON"),
     "an unknown field": (body(type="steps", params={}, priority="high"), 400, "Unknown field(s) priority"),

@@ -4,7 +4,12 @@ answers no 5xx, and every answer matches the documented status codes and schemas
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from webapp import tokens
 
@@ -57,3 +62,49 @@ def test_the_api_keeps_its_contract(app, token, method, path):
         case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
 
     check()
+
+
+RESPONSE_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def conforms(app, method: str, path: str, response, **parameters) -> None:
+    """Check a real answer against what the description documents for that operation."""
+    operation = schemathesis.openapi.from_wsgi("/api/openapi.json", app)[path][method]
+    operation.Case(**parameters).validate_response(response, checks=RESPONSE_CHECKS)
+
+
+def test_every_operation_has_its_own_operation_id(client):
+    spec = client.get("/api/openapi.json").get_json()
+    ids = [op.get("operationId") for path in spec["paths"].values() for op in path.values()]
+    assert None not in ids and len(set(ids)) == len(ids) == len(OPERATIONS)
+
+
+def test_an_unknown_status_filter_is_refused_naming_the_field(app, client):
+    response = client.get("/api/jobs?status=bogus")
+    assert response.status_code == 400 and "status" in response.get_json()["error"]["fields"]
+    conforms(app, "GET", "/api/jobs", response, query={"status": "bogus"})
+
+
+def test_a_cookie_submit_of_an_unsupported_type_is_415_not_a_csrf_refusal(app, api, client):
+    api.csrf_token()  # the client now has its cookie, as a browser would
+    response = client.post("/api/jobs", data="type=primes", content_type="text/plain")
+    assert response.status_code == 415
+    conforms(app, "POST", "/api/jobs", response)
+    forged = client.post("/api/jobs", data={"type": "steps"}, content_type="multipart/form-data")
+    assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_a_cookie_retry_without_the_csrf_header_is_a_documented_400(app, api, client):
+    job_id = api.submit("steps", n=1)
+    response = client.post(f"/api/jobs/{job_id}/retry")
+    assert response.status_code == 400
+    conforms(app, "POST", "/api/jobs/{job_id}/retry", response, path_parameters={"job_id": job_id})
+
+
+def test_result_files_are_served_with_a_documented_type(app, api, client, worker):
+    job_id = api.submit_files("echo_file", {}, data=("rows.csv", b"a,b\n1,2\n")).get_json()["id"]
+    for file in api.wait_status(job_id, "finished")["files"]:
+        response = client.get(file["url"])
+        assert response.status_code == 200
+        parameters = {"job_id": job_id, "name": file["name"]}
+        conforms(app, "GET", "/api/jobs/{job_id}/files/{name}", response, path_parameters=parameters)

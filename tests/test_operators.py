@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from rq.cron import get_cron_job_ids
 
@@ -53,6 +55,14 @@ def test_search_all_users_jobs_by_status_type_id_and_owner(operator, two_users_j
     owner = next(keys.owner_of_key(k) for k in redis.scan_iter(keys.OWNER_PREFIX + "*") if redis.zscore(k, done))
     assert ids_in(operator.get(f"/ops/jobs?owner={owner}").get_data(as_text=True), done, failed) == [done]
     assert operator.get("/ops/jobs?status=nonsense").status_code == 400
+
+
+def test_all_jobs_shows_readable_times_and_status_words(operator, two_users_jobs):
+    html = operator.get("/ops/jobs").get_data(as_text=True)
+    assert re.search(r'<time class="local" datetime="[0-9T:-]+\.\d{3}Z" title="[^"]+ UTC">', html)
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", html)  # no raw timestamp with microseconds
+    assert ">Done</span>" in html and ">Failed</span>" in html and ">finished</span>" not in html
+    assert '<option value="failed">Failed</option>' in html
 
 
 def test_operator_stops_anyones_running_job(api, operator, worker):

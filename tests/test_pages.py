@@ -109,3 +109,10 @@ def test_the_catalogue_lists_my_latest_jobs_once_i_have_some(client, api):
     html = client.get("/").get_data(as_text=True)
     assert "Your latest jobs" in html
     assert all(f"/jobs/{i}" in html for i in ids[1:]) and f"/jobs/{ids[0]}" not in html
+
+
+def test_every_page_names_an_icon_that_is_served(client):
+    html = client.get("/").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html).group(1)
+    icon = client.get(href)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data

@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.present import MAX_TABLE_ROWS, result_view
+from webapp.present import MAX_TABLE_ROWS, result_view, when
 
 PNG = {"name": "chart.png", "content_type": "image/png", "size": 10, "url": "/api/jobs/x/files/chart.png"}
 CSV = {"name": "rows.csv", "content_type": "text/csv", "size": 10, "url": "/api/jobs/x/files/rows.csv"}
@@ -15,7 +15,7 @@ def view(result, files=()):
 def test_a_table_is_taken_out_and_plain_values_become_labelled_cards():
     v = view({"checked": 1200, "ok": True, "table": {"columns": ["a"], "rows": [[1]]}, "extra": [1, 2]})
     assert v["table"]["columns"] == ["a"] and v["table"]["rows"] == [[1]]
-    assert v["fields"] == [("Checked", "1,200"), ("Ok", "yes")]
+    assert v["fields"] == [("Checked", "1,200", "num"), ("Ok", "yes", "text")]
     assert v["data"] == {"checked": 1200, "ok": True, "extra": [1, 2]} and v["fold_json"]
 
 
@@ -45,3 +45,15 @@ def test_a_bare_value_or_nothing_reads_as_a_sentence(result, scalar):
 def test_nested_data_without_plain_values_is_shown_as_json():
     v = view({"groups": [[1, 2], [3]]})
     assert v["fields"] == [] and not v["fold_json"] and v["data"] == {"groups": [[1, 2], [3]]}
+
+
+@pytest.mark.parametrize(
+    ("iso", "machine"),
+    [
+        ("2026-05-01T10:20:30.481580Z", "2026-05-01T10:20:30.481Z"),
+        ("2026-05-01T10:20:30+00:00", "2026-05-01T10:20:30.000Z"),
+        ("2026-05-01T12:20:30.5+02:00", "2026-05-01T10:20:30.500Z"),
+    ],
+)
+def test_a_time_s_machine_form_stops_at_milliseconds_in_utc(iso, machine):
+    assert f'datetime="{machine}"' in when(iso)

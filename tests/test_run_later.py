@@ -29,7 +29,8 @@ def test_run_at_is_honoured_and_shown_on_the_job_page(client, redis):
     job_id = response.get_json()["id"]
     assert ScheduledJobRegistry("default", connection=redis).get_scheduled_time(job_id) == start
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert f'Scheduled to start at <time datetime="{start.isoformat().replace("+00:00", "Z")}">' in page
+    machine = start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert f'Scheduled to start at <time class="local" datetime="{machine}"' in page
 
 
 def test_a_scheduled_job_can_be_canceled_before_it_starts(client, redis):

@@ -19,6 +19,17 @@ from webapp.openapi import openapi_spec
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
+SUBMIT_TYPES = ("application/json", "multipart/form-data")
+UNSUPPORTED = "Send JSON (Content-Type: application/json) or multipart/form-data."
+
+
+@bp.before_request
+def refuse_unsupported_submit() -> None:
+    """Answer a submit of a type it never reads with 415, before CSRF: it would change nothing."""
+    if request.endpoint == "api.submit" and request.mimetype not in SUBMIT_TYPES:
+        abort(415, description=UNSUPPORTED)
+
+
 bp.before_request(protect_api_call)
 
 
@@ -75,7 +86,7 @@ def _submission() -> tuple[dict, dict]:
             if request.form.get(optional):
                 body[optional] = request.form[optional]
         return body, dict(request.files)
-    abort(415, description="Send JSON (Content-Type: application/json) or multipart/form-data.")
+    abort(415, description=UNSUPPORTED)
 
 
 def _page_args() -> tuple[int, int]:
@@ -184,6 +195,8 @@ def jobs():
     """List the caller's jobs, newest first (?status= and ?type= filter them)."""
     page, per_page = _page_args()
     state, type_name = request.args.get("status") or None, request.args.get("type") or None
+    if state is not None and state not in status.ALL:
+        return error_response(400, "Unknown status filter.", fields={"status": f"One of {', '.join(status.ALL)}."})
     items, total = repository.list_for(owner_id(), page=page, per_page=per_page, state=state, type_name=type_name)
     return {"jobs": [snapshots.summary(j) for j in items], "page": page, "per_page": per_page, "total": total}
 

@@ -11,6 +11,10 @@ from webapp.openapi_schemas import ACCEPTED, ERROR, JOB, JOB_TYPE, START, SUMMAR
 from webapp.repository import LAST_PAGE, MAX_PER_PAGE
 from webapp.resources import settings
 
+# What a job may attach (jobs.attach takes any type): the built-in jobs' tables and charts, and
+# the default for a file attached without a type.
+FILE_TYPES = ("text/csv", "image/png", "application/octet-stream", "*/*")
+
 
 def _email() -> dict:
     """The notify_email field, offered only where the server can send email."""
@@ -72,12 +76,14 @@ def openapi_spec() -> dict:
         "paths": {
             "/api/job-types": {
                 "get": {
+                    "operationId": "listJobTypes",
                     "summary": "List the job types",
                     "responses": ok("The catalogue", {"type": "array", "items": ref("JobType")}),
                 }
             },
             "/api/jobs": {
                 "post": {
+                    "operationId": "submitJob",
                     "summary": "Submit a job",
                     "parameters": [
                         {
@@ -119,7 +125,9 @@ def openapi_spec() -> dict:
                     },
                     "responses": {
                         **ok("Accepted", ref("JobAccepted"), "202"),
-                        "400": error("Malformed request"),
+                        "400": error(
+                            "Malformed request, or multipart sent with a cookie but no X-CSRFToken header (CSRF)"
+                        ),
                         "404": error("Unknown job type"),
                         "409": error("Idempotency-Key sent before with a different body"),
                         "413": error("Too large"),
@@ -130,6 +138,7 @@ def openapi_spec() -> dict:
                     },
                 },
                 "get": {
+                    "operationId": "listJobs",
                     "summary": "List your jobs, newest first",
                     "parameters": [
                         {
@@ -169,17 +178,19 @@ def openapi_spec() -> dict:
                                 },
                             },
                         ),
-                        "400": error("Bad paging"),
+                        "400": error("Bad paging, or an unknown status (the error's fields name it)"),
                     },
                 },
             },
             "/api/jobs/{job_id}": {
                 "get": {
+                    "operationId": "getJob",
                     "summary": "Show a job",
                     "parameters": [job_id],
                     "responses": {**ok("The job", ref("Job")), **not_found},
                 },
                 "delete": {
+                    "operationId": "cancelJob",
                     "summary": "Cancel or stop a job",
                     "parameters": [job_id],
                     "responses": {
@@ -191,23 +202,32 @@ def openapi_spec() -> dict:
             },
             "/api/jobs/{job_id}/files/{name}": {
                 "get": {
+                    "operationId": "getJobFile",
                     "summary": "Download a file a job attached to its result",
                     "parameters": [
                         job_id,
                         {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                     ],
                     "responses": {
-                        "200": {"description": "The file", "content": {"application/octet-stream": {"schema": {}}}},
+                        "200": {
+                            "description": (
+                                "The file, with the type its job gave it: text/csv for tables, image/png for "
+                                "charts, application/octet-stream when it gave none"
+                            ),
+                            "content": {t: {"schema": {}} for t in FILE_TYPES},
+                        },
                         "404": error("No such job or file, or not yours"),
                     },
                 }
             },
             "/api/jobs/{job_id}/retry": {
                 "post": {
+                    "operationId": "retryJob",
                     "summary": "Run a job again as a new job",
                     "parameters": [job_id],
                     "responses": {
                         **ok("Accepted", ref("JobAccepted"), "202"),
+                        "400": error("Called with a cookie but no X-CSRFToken header (CSRF)"),
                         **not_found,
                         "409": error("Type gone"),
                         "429": over_quota(),

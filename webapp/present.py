@@ -5,7 +5,7 @@ result_view(snapshot)   # -> {"table", "images", "files", "data", "scalar"} for 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from markupsafe import Markup
 
@@ -15,11 +15,18 @@ SCALARS = (str, int, float, bool, type(None))
 
 
 def when(iso: str | None) -> Markup:
-    """An ISO timestamp as a <time> in UTC, which the page's script shows in the reader's own zone."""
+    """An ISO timestamp as a <time> in UTC, which the page's script shows in the reader's own zone.
+
+    The machine-readable time stops at milliseconds: HTML allows no more than three digits of a
+    second, and RQ's timestamps carry six.
+    """
     if not iso:
         return Markup("")
-    utc = datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return Markup('<time class="local" datetime="{}" title="{}">{}</time>').format(iso, utc, utc)
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    machine = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    utc = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time class="local" datetime="{}" title="{}">{}</time>').format(machine, utc, utc)
 
 
 def _table(value) -> dict | None:
@@ -49,7 +56,7 @@ def result_view(snapshot: dict) -> dict:
     fields = []
     if isinstance(data, dict):
         scalars = [(k, v) for k, v in data.items() if isinstance(v, SCALARS)]
-        fields = [(str(k).replace("_", " ").capitalize(), _readable(v)) for k, v in scalars[:MAX_FIELDS]]
+        fields = [(str(k).replace("_", " ").capitalize(), _readable(v), _kind(v)) for k, v in scalars[:MAX_FIELDS]]
     if data is None and not (table or files):
         scalar = "The job finished without a result."
     return {
@@ -82,6 +89,11 @@ def value_text(value) -> str:
     if value == "":
         return "—"
     return visible(_readable(value))
+
+
+def _kind(value) -> str:
+    """ "num" for a number (the page keeps it on one line, digits aligned), "text" for the rest."""
+    return "num" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
 
 
 def _readable(value) -> str:

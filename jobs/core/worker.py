@@ -29,7 +29,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -103,6 +103,22 @@ class SpoolWorker(Worker):
             return now_status
         except Exception:
             self.log.exception("could not publish the status of job %s", job.id)
+            return None
+
+    def _record_end(self, job: Job, at: datetime | None = None) -> str | None:
+        """Give a job that ended with its process (stopped, killed, abandoned) the end time RQ
+        sets only from inside that process; return its status, None if Redis could not say.
+
+        An abandoned job's end is its last heartbeat: it may have run on a little after it.
+        """
+        try:
+            now_status = status.of(job)
+            if now_status in (status.FAILED, status.STOPPED) and job.ended_at is None:
+                job.ended_at = at or now()
+                keys.mark_ended(self.connection, job.id, job.ended_at)
+            return now_status
+        except RedisError:
+            self.log.exception("could not record the end of job %s", job.id)
             return None
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
@@ -182,8 +198,9 @@ class SpoolWorker(Worker):
                 continue
             if job.id in stopping and status.of(job) == status.FAILED:
                 job.set_status(JobStatus.STOPPED)
-            if status.of(job) != status.STARTED:
-                self._announce(job)
+            now_status = self._record_end(job, job.last_heartbeat)
+            if now_status != status.STARTED:
+                self._announce(job, now_status)
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)
@@ -197,7 +214,7 @@ class SpoolWorker(Worker):
         if self._interruption and not self.is_horse:
             exc_string, self._interruption = f"WorkerShutdown: {self._interruption}", None
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=exc_string)
-        self._announce(job)
+        self._announce(job, self._record_end(job))
 
     def handle_job_retry(self, job, queue, retry, started_job_registry, execution):
         super().handle_job_retry(job, queue, retry, started_job_registry, execution)

@@ -64,7 +64,9 @@ def test_a_result_table_sorts_by_a_column(page, worker):
 def test_a_running_job_can_be_canceled(page, worker):
     page.goto(f"/jobs/{submit(page, 'block', seconds=60)}")
     expect(page.locator("#status")).to_have_text("Running")
+    expect(page.locator("#cancel")).to_have_text("Stop")  # a running job is stopped, not canceled
     page.click("#cancel")
+    expect(page.locator("#cancel")).to_have_text("Stopping…")
     expect(page.locator("#status")).to_have_text("Stopped")
     expect(page.locator("#error-message")).to_have_text("The job was stopped on request.")
     expect(page.locator("#cancel")).to_be_hidden()
@@ -75,6 +77,7 @@ def test_a_waiting_job_can_be_canceled_before_it_runs(page, redis):
     page.goto(f"/jobs/{submit(page, 'steps', n=1)}")  # no worker: it waits
     expect(page.locator("#status")).to_have_text("Waiting")
     expect(page.locator("#elapsed")).to_contain_text("waiting for")
+    expect(page.locator("#cancel")).to_have_text("Cancel")
     page.click("#cancel")
     expect(page.locator("#status")).to_have_text("Canceled")
     expect(page.locator("#error-message")).to_have_text("The job was canceled before it ran.")

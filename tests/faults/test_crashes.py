@@ -81,6 +81,7 @@ def test_a_killed_worker_s_job_without_retries_fails_as_abandoned(api, fast_work
 
     job = api.wait_status(job_id, "failed", timeout=30)
     assert job["error"]["message"] == "The worker running this job disappeared before it finished."
+    assert job["started_at"] <= job["ended_at"]  # so the page can say when it ended and how long it ran
     assert markers(marker_dir) == ["attempt-1"]
 
 

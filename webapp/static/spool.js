@@ -100,6 +100,8 @@
       root.dataset.status = s;
       setBadge($("status"), s, labels);
       $("cancel-form").hidden = !ACTIVE.includes(s);
+      // A running job is stopped, a waiting one canceled; once asked, the button keeps its "…ing".
+      if (ACTIVE.includes(s) && !$("cancel").disabled) $("cancel").textContent = s === "started" ? "Stop" : "Cancel";
       $("retry-form").hidden = !TERMINAL.includes(s);
       if ($("starts")) $("starts").hidden = s !== "scheduled";
       if (s !== "queued" && s !== "deferred") $("line").hidden = true;
@@ -301,7 +303,7 @@
       e.preventDefault();
       const button = $("cancel");
       button.disabled = true;
-      button.textContent = "Canceling…";
+      button.textContent = status === "started" ? "Stopping…" : "Canceling…";
       fetch(root.dataset.api, { method: "DELETE", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
         .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
         .then(({ ok, body }) => {

@@ -4,8 +4,11 @@ whole jobs: one round trip for many jobs.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rq.queue import Queue
 from rq.registry import StartedJobRegistry
+from rq.utils import utcformat
 
 from jobs.core import payloads
 from jobs.core.keys.names import (
@@ -19,6 +22,7 @@ __all__ = [
     "existing",
     "forbid_retries",
     "lapsed_heartbeats",
+    "mark_ended",
     "queue_position",
     "queue_positions",
     "record_run_time",
@@ -132,3 +136,8 @@ def lapsed_heartbeats(client, queue_names, now: float) -> dict[str, float]:
 def forbid_retries(client, job_id: str) -> None:
     """Leave a job no retries, so RQ fails it for good when it is next handled."""
     client.hset(job_key(job_id), "retries_left", 0)
+
+
+def mark_ended(client, job_id: str, when: datetime) -> None:
+    """Record when a job ended where RQ left it blank: its process died before it could say."""
+    client.hset(job_key(job_id), "ended_at", utcformat(when))
