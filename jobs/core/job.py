@@ -20,12 +20,12 @@ import logging
 from datetime import timedelta
 
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import decode_redis_hash, now
 
-from jobs.core import catalogue, payloads, reporter
+from jobs.core import catalogue, keys, payloads, reporter
 from jobs.core.exceptions import NotInCatalogue
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,13 @@ class SpoolJob(Job):
         if name and name not in catalogue.CALLBACKS:
             raise NotInCatalogue(f"callback {name!r} is not allowed; refused to run it")
         return callback
+
+    def set_status(self, status, pipeline=None) -> None:
+        """RQ's status write, except that a job its owner asked to stop ends "stopped", never
+        "failed": RQ fails a job whose worker died, and a reader must not see it failed first."""
+        if status == JobStatus.FAILED and self.connection.exists(keys.stop_key(self.id)):
+            status = JobStatus.STOPPED
+        super().set_status(status, pipeline=pipeline)
 
     def _execute(self):
         reporter.start(self)

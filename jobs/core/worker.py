@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from rq import Worker
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
@@ -196,8 +196,6 @@ class SpoolWorker(Worker):
         for job in self.job_class.fetch_many(lapsed, connection=self.connection, serializer=self.serializer):
             if job is None:
                 continue
-            if job.id in stopping and status.of(job) == status.FAILED:
-                job.set_status(JobStatus.STOPPED)
             now_status = self._record_end(job, job.last_heartbeat)
             if now_status != status.STARTED:
                 self._announce(job, now_status)
