@@ -20,11 +20,21 @@ FOLDER = Path(__file__).parent / ".vnu"
 JAR = FOLDER / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
+def missing() -> str | None:
+    """Why the checker cannot run here (no Java, or no npm to install it), or None."""
+    if not shutil.which("java"):
+        return "no Java here (.ci/run installs Debian's default-jre-headless)"
+    if not JAR.exists() and not shutil.which("npm"):
+        return "no npm here to install the checker (.ci/run installs Debian's npm)"
+    return None
+
+
 def jar() -> Path:
     """The checker's jar, installed with npm if it is not there yet."""
     if not JAR.exists():
-        npm = shutil.which("npm") or "npm"
-        subprocess.run([npm, "install", "--no-save", "--prefix", str(FOLDER), f"vnu-jar@{VERSION}"], check=True)
+        subprocess.run(
+            [shutil.which("npm"), "install", "--no-save", "--prefix", str(FOLDER), f"vnu-jar@{VERSION}"], check=True
+        )
     return JAR
 
 

@@ -4,6 +4,8 @@ import pytest
 
 from tests import markup
 
+pytestmark = pytest.mark.skipif(markup.missing() is not None, reason=str(markup.missing()))
+
 
 @pytest.fixture
 def finished_job(api, worker):
