@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 
-from jobs.core import events, keys, output
+from jobs.core import keys, output
 from tests.clients import read_until_closed
-from tests.helpers import wait_for
+from tests.helpers import drain_events, wait_for
 
 
 def _squares(n: int, start: int = 0) -> list[list[int]]:
@@ -73,11 +74,7 @@ def test_emit_in_a_tight_loop_costs_a_few_writes_and_the_last_row_lands(api, red
     job = api.wait_status(job_id, "finished", "failed")
     assert job["output"]["rows"] == _squares(5000)
     assert job["output"]["values"] == {"done": 5000}
-    published = []
-    while (message := pubsub.get_message(timeout=0.5)) is not None:
-        if message["type"] == "pmessage":
-            published.append(events.parse_message(message["data"])[1])
-    pubsub.close()
+    published = drain_events(pubsub)
     sent = [e for e in published if e["type"] == "output"]
     assert [row for e in sent for row in e.get("rows", [])] == _squares(5000)
     assert "".join(e.get("text", "") for e in sent) == job["output"]["text"]
@@ -89,14 +86,13 @@ def test_emit_in_a_tight_loop_costs_a_few_writes_and_the_last_row_lands(api, red
 
 
 def _seconds(iso: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def test_rows_past_the_cap_are_refused_with_a_note(api, worker, redis):
     job_id = api.submit("emitter", rows=output.MAX_ROWS + 5)
     job = api.wait_status(job_id, "finished", "failed")
+    assert job["status"] == "finished", job["error"]
     assert len(job["output"]["rows"]) == output.MAX_ROWS
     assert job["output"]["rows"][-1] == [output.MAX_ROWS - 1, (output.MAX_ROWS - 1) ** 2]
     assert job["output"]["truncated"] is True
@@ -120,3 +116,23 @@ def test_a_job_s_output_expires_and_is_purged_with_it(api, worker, redis):
     api.wait_status(job_id, "finished")
     assert 0 < redis.ttl(keys.output_key(job_id)) and 0 < redis.ttl(keys.output_rows_key(job_id))
     assert {keys.output_key(job_id), keys.output_rows_key(job_id)} <= set(keys.job_keys(job_id))
+
+
+def test_output_whose_write_failed_goes_out_with_the_next_write():
+    pending = output.Output()
+    pending.add(rows=[[1], [2]], columns=["n"], text="a")
+    pending.take(ttl=60)
+    pending.add(rows=[[3]], text="b")
+    pending.give_back()  # the write of rows 1 and 2 failed
+    store, event = pending.take(ttl=60)
+    assert event == {"type": "output", "reset": True, "columns": ["n"], "rows": [[1], [2], [3]], "text": "ab"}
+    assert store["rows"] == ["[1]", "[2]", "[3]"] and store["reset"] is True
+
+
+def test_cells_and_values_that_json_cannot_carry_are_sent_as_text():
+    pending = output.Output()
+    pending.add(rows=[[float("nan"), {"a": 1}, "c" * 5000]], values={"ratio": float("inf"), "long": "v" * 5000})
+    _, event = pending.take(ttl=60)
+    nan, mapping, long_cell = event["rows"][0]
+    assert nan == "nan" and mapping == '{"a": 1}' and len(long_cell) == output.MAX_CELL
+    assert event["values"]["ratio"] == "inf" and len(event["values"]["long"]) <= output.MAX_VALUE

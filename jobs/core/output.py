@@ -71,6 +71,7 @@ class Output:
         self._cuts: set[str] = set()
         # The first write of an attempt clears what an earlier attempt of the job emitted.
         self.fresh = True
+        self._taken: tuple = ([], "", {}, None, False, False)
 
     @property
     def pending(self) -> bool:
@@ -126,6 +127,7 @@ class Output:
             reset, self.fresh = self.fresh, False
             truncated = self.truncated and not self._truncation_sent and not self.rows
             self._truncation_sent = self._truncation_sent or truncated
+            self._taken = (rows, text, values, columns, reset, truncated)
         event: dict = {"type": "output"}
         if reset:
             event["reset"] = True
@@ -150,3 +152,15 @@ class Output:
         if columns is not None:
             store["columns"] = json.dumps(columns, separators=(",", ":"))
         return store, event
+
+    def give_back(self) -> None:
+        """Put what the last `take` took back in front, because writing it failed: the next
+        write sends it again, so a moment without Redis loses no output."""
+        with self._lock:
+            rows, text, values, columns, reset, truncated = self._taken
+            self.rows = rows + self.rows
+            self.text = [text, *self.text]
+            self.values = {**values, **self.values}
+            self.columns = self.columns if self.columns is not None else columns
+            self.fresh = self.fresh or reset
+            self._truncation_sent = self._truncation_sent and not truncated

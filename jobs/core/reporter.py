@@ -15,6 +15,7 @@ call) both do nothing.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -23,6 +24,7 @@ from jobs.core.bounds import bounded
 from jobs.core.config import settings
 from jobs.core.output import Output
 
+_log = logging.getLogger(__name__)
 MAX_LOG_LINES_PER_FLUSH = 50
 # Longer log lines and progress messages are cut here, in the worker (see jobs.core.bounds).
 MAX_LOG_LINE = 2000
@@ -80,6 +82,7 @@ class Reporter:
             try:
                 self.flush()
             except Exception:  # Redis away for a moment: the next tick or close() retries.
+                _log.warning("Job %s: a progress write failed; retrying", self.job.id, exc_info=True)
                 self._sent = None
 
     def flush(self) -> None:
@@ -103,7 +106,12 @@ class Reporter:
             if taken is not None:
                 store, event = taken
                 events.publish(connection, self.job.id, event, output=store, pipeline=pipe)
-            pipe.execute()
+            try:
+                pipe.execute()
+            except Exception:
+                if taken is not None:
+                    self.output.give_back()
+                raise
         self._sent = pending
 
     def _state(self, done: float, total: float | None, message: str | None) -> dict:
