@@ -99,6 +99,8 @@ def snapshot(job: Job) -> dict:
     seq, log, output = keys.stream_state(connection, job.id)
     job.refresh()
     state = status.of(job, refresh=False)
+    if state in status.TERMINAL:  # it ended after the first read: read what it had written by then
+        seq, log, output = keys.stream_state(connection, job.id)
     meta = Meta.of(job)
     job_type = job_type_of(job)
     result = error = None
