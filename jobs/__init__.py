@@ -1,11 +1,12 @@
 """Spool's job authors' API: everything a job module may use, from this one import.
 
-    from jobs import job, progress, log, attach, open_upload, csv_text, Upload, Backoff, settings
+    from jobs import job, progress, log, emit, attach, open_upload, csv_text, Upload, Backoff, settings
 
     @job(title="Count primes", timeout="10m", retry=Backoff(3))
     def count_primes(limit: int = 1_000_000) -> dict:
         \"\"\"Count the primes below a limit.\"\"\"
         progress(done, total, "sieving")
+        emit(row=[done, found])       # the result's table, growing on the page as it runs
         log("found 78498 primes")
         return {"count": 78498}
 
@@ -17,7 +18,7 @@ from jobs.core.catalogue import callback, job
 from jobs.core.config import settings
 from jobs.core.files import StoredUpload, attach, csv_text, open_upload
 from jobs.core.params import Upload
-from jobs.core.reporter import log, progress
+from jobs.core.reporter import emit, log, progress
 from jobs.core.retry import Backoff
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "attach",
     "callback",
     "csv_text",
+    "emit",
     "job",
     "log",
     "open_upload",

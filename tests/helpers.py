@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from jobs.core import events
+
 
 def wait_for(predicate, timeout: float = 30, message: str = "condition"):
     """Poll `predicate` until it returns something truthy; fail the test after `timeout`.
@@ -49,3 +51,13 @@ class RunsOnUnpickle:
         import os
 
         return os.system, (self.command,)
+
+
+def drain_events(pubsub) -> list[dict]:
+    """Every event a pattern subscription to job channels received, in order, once it goes quiet."""
+    published = []
+    while (message := pubsub.get_message(timeout=0.5)) is not None:
+        if message["type"] == "pmessage":
+            published.append(events.parse_message(message["data"])[1])
+    pubsub.close()
+    return published

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 from rq import Retry, get_current_job
 
-from jobs import Backoff, Upload, attach, job, log, open_upload, progress
+from jobs import Backoff, Upload, attach, emit, job, log, open_upload, progress
 
 # The smallest valid PNG: one transparent pixel.
 PNG_1X1 = bytes.fromhex(
@@ -201,3 +201,19 @@ def solo(seconds: float = 60.0) -> str:
 def per_site(site: str, seconds: float = 60.0) -> str:
     """Block, one at a time per site."""
     return block(seconds)
+
+
+@job(title="Emitter", timeout=120)
+def emitter(rows: int = 5, pause: float = 0.0, word: str = "", big_text: int = 0, gate: str = "") -> dict:
+    """Emit rows of squares one at a time (with a word of text each), pausing between them; then
+    wait for the file `gate`, if given, to exist."""
+    emit(columns=["n", "square"])
+    if big_text:
+        emit(text="t" * big_text)
+    for i in range(rows):
+        emit(row=[i, i * i], text=f"{word}{i} " if word else None, values={"done": i + 1})
+        if pause:
+            time.sleep(pause)
+    while gate and not Path(gate).exists():
+        time.sleep(0.02)
+    return {"emitted": rows}

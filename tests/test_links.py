@@ -137,6 +137,9 @@ def test_link_check_reports_each_url_through_a_worker(client, api, worker, site)
     assert "only http and https" in rows["ftp://127.0.0.1/file"]["error"]
     assert result["ok"] == 4 and result["broken"] == 5  # ok, hop, flaky, huge (read up to the cap)
     assert snapshot["progress"]["done"] == snapshot["progress"]["total"] == 9
+    # Each row was emitted as its check ended, in that order: the same rows as the result's.
+    assert snapshot["output"]["columns"] == columns
+    assert sorted(snapshot["output"]["rows"], key=str) == sorted(result["table"]["rows"], key=str)
 
     (csv_file,) = snapshot["files"]
     table = list(csv.reader(io.StringIO(client.get(csv_file["url"]).get_data(as_text=True))))

@@ -6,9 +6,9 @@ import zlib
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from jobs.core import events, keys
+from jobs.core import keys
 from tests.environment import VAR
-from tests.helpers import RunsOnUnpickle, wait_for
+from tests.helpers import RunsOnUnpickle, drain_events, wait_for
 
 
 def test_worker_refuses_a_function_outside_the_catalogue(client, api, redis, worker):
@@ -52,11 +52,7 @@ def test_progress_is_coalesced_and_the_last_update_lands(api, redis, worker):
     job = api.wait_status(job_id, "finished", "failed")
     assert job["status"] == "finished" and job["result"] == 300_000
     assert job["progress"]["done"] == 300_000 and job["progress"]["percent"] == 100.0
-    published = []
-    while (message := pubsub.get_message(timeout=0.5)) is not None:
-        if message["type"] == "pmessage":
-            published.append(events.parse_message(message["data"])[1])
-    pubsub.close()
+    published = drain_events(pubsub)
     progress = [e for e in published if e["type"] == "progress"]
     assert progress[-1]["done"] == 300_000
     # 300,000 calls became a handful of writes: one per interval of the job's run, and the last.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.core import status
+from jobs.core import output, status
 from webapp.submission import MAX_DELAY
 
 ERROR = {
@@ -55,6 +55,23 @@ SUMMARY = {
         "urls": URLS,
     },
 }
+OUTPUT = {
+    "type": "object",
+    "description": "What the job emitted as it ran (emit()), everything so far: the snapshot's seq "
+    "counts the output events it holds, so a socket's later output events add to it without gap or "
+    "repeat. A finished job whose result has no table shows this table (and text) as its result's.",
+    "required": ["columns", "rows", "text", "values", "truncated"],
+    "properties": {
+        "columns": {"type": ["array", "null"], "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "array"}, "description": f"At most {output.MAX_ROWS:,} rows"},
+        "text": {"type": "string", "description": f"Appended text, at most {output.MAX_TEXT:,} characters"},
+        "values": {
+            "type": "object",
+            "description": f"Named values, each the last emitted; at most {output.MAX_VALUES}",
+        },
+        "truncated": {"type": "boolean", "description": "Output past a cap was refused (the log says which)"},
+    },
+}
 JOB = {
     "type": "object",
     "required": ["id", "status", "seq", "progress", "urls"],
@@ -63,6 +80,7 @@ JOB = {
         "seq": {"type": "integer"},
         "params": {"type": ["object", "null"]},
         "log": {"type": "array", "items": {"type": "string"}},
+        "output": OUTPUT,
         "result": {},
         "error": {"type": ["object", "null"]},
         "attempt": {"type": "integer"},

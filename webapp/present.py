@@ -1,6 +1,10 @@
 """How job data is shown on pages: status words, times, and a result cut to its kind.
 
-result_view(snapshot)   # -> {"table", "images", "files", "data", "scalar"} for _outcome.html
+result_view(snapshot)   # -> {"table", "text", "images", "files", "data", "scalar"} for _outcome.html
+
+What a job emitted as it ran (its snapshot's `output`) stands in for what its result lacks: the
+emitted table is the result's table when the result has none, the emitted text is shown with
+it, and emitted values join the result's labelled values under names the result does not use.
 """
 
 from __future__ import annotations
@@ -44,23 +48,40 @@ def _table(value) -> dict | None:
     }
 
 
+def emitted_table(output: dict | None) -> dict | None:
+    """The table a job emitted, with numbered columns if it named none."""
+    rows = (output or {}).get("rows")
+    if not rows:
+        return None
+    columns = output.get("columns") or [str(i + 1) for i in range(max(len(r) for r in rows))]
+    return _table({"columns": columns, "rows": rows})
+
+
 def result_view(snapshot: dict) -> dict:
     """Cut a finished job's result into what the page renders: table, images, files, the rest."""
     result = snapshot.get("result")
+    output = snapshot.get("output") or {}
     files = snapshot.get("files") or []
     table = _table(result.get("table")) if isinstance(result, dict) else None
     data = result
     if table:
         data = {k: v for k, v in result.items() if k != "table"} or None
+    else:
+        table = emitted_table(output)
     scalar = data if isinstance(data, str | int | float | bool) else None
     fields = []
-    if isinstance(data, dict):
-        scalars = [(k, v) for k, v in data.items() if isinstance(v, SCALARS)]
+    if isinstance(data, dict) or output.get("values"):
+        own = data if isinstance(data, dict) else {}
+        values = {**own, **{k: v for k, v in output.get("values", {}).items() if k not in own}}
+        scalars = [(k, v) for k, v in values.items() if isinstance(v, SCALARS)]
         fields = [(str(k).replace("_", " ").capitalize(), _readable(v), _kind(v)) for k, v in scalars[:MAX_FIELDS]]
-    if data is None and not (table or files):
+    text = output.get("text") or None
+    if data is None and not (table or files or text or fields):
         scalar = "The job finished without a result."
     return {
         "table": table,
+        "text": text,
+        "truncated": bool(output.get("truncated")),
         "images": [f for f in files if f.get("content_type") == "image/png"],
         "files": files,
         "data": data,

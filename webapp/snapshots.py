@@ -94,9 +94,13 @@ def _stalled_since(job: Job, state: str) -> str | None:
 def snapshot(job: Job) -> dict:
     """Everything known about a job now: for pages, the API and the first socket message."""
     connection = redis()
+    # Read before the job: an event between the two is then applied again by a client (status and
+    # progress replace, so no harm), never lost; the log and output agree with seq exactly.
+    seq, log, output = keys.stream_state(connection, job.id)
     job.refresh()
-    seq = keys.seq(connection, job.id)
     state = status.of(job, refresh=False)
+    if state in status.TERMINAL:  # it ended after the first read: read what it had written by then
+        seq, log, output = keys.stream_state(connection, job.id)
     meta = Meta.of(job)
     job_type = job_type_of(job)
     result = error = None
@@ -120,7 +124,8 @@ def snapshot(job: Job) -> dict:
         "seq": seq,
         "params": job.kwargs,
         "progress": meta.progress,
-        "log": [line.decode() for line in connection.lrange(keys.log_key(job.id), -100, -1)],
+        "log": log,
+        "output": output,
         "result": result,
         "error": error,
         **_attempts(job, job_type, state),

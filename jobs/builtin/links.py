@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from pydantic import Field
 
-from jobs import attach, csv_text, job, log, progress, settings
+from jobs import attach, csv_text, emit, job, log, progress, settings
 from jobs.builtin.deadline import Deadline, pool_within
 from jobs.builtin.exceptions import Permanent, Refused, Transient
 
@@ -232,11 +232,13 @@ def check_links(
     unique = list(dict.fromkeys(u.strip() for u in urls if u.strip()))
     results: dict[str, Outcome] = {}
     progress(0, len(unique), "starting")
+    emit(columns=COLUMNS)  # rows fill in as checks end; the result's table keeps the input's order
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="link") as pool:
         futures = {pool.submit(check_one, url, timeout_s, max_redirects, retries): url for url in unique}
         for future in as_completed(futures):
             outcome = future.result()
             results[outcome.url] = outcome
+            emit(row=outcome.row())
             progress(len(results), len(unique), f"checked {len(results)} of {len(unique)}")
             if not outcome.ok:
                 log(f"{outcome.url}: {outcome.error or outcome.status}")

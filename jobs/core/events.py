@@ -1,4 +1,4 @@
-"""The event writer: how a job's status, progress and log lines reach the people watching.
+"""The event writer: how a job's status, progress, log lines and output reach the people watching.
 
 Every event for a job goes through `publish`, which numbers it (a `seq` that rises per
 job, kept in the job's own hash so it expires with it), optionally stores the latest meta,
@@ -25,7 +25,21 @@ if ARGV[3] ~= '' then
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[5]), -1)
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
 end
-for i = 7, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1]) end
+if ARGV[7] ~= '' then
+  local out = cjson.decode(ARGV[7])
+  if out.reset then redis.call('DEL', KEYS[5], KEYS[6]) end
+  for _, row in ipairs(out.rows) do redis.call('RPUSH', KEYS[6], row) end
+  if out.text ~= '' then
+    redis.call('HSET', KEYS[5], 'text', (redis.call('HGET', KEYS[5], 'text') or '') .. out.text)
+  end
+  for name, value in pairs(out.values) do redis.call('HSET', KEYS[5], 'v:' .. name, value) end
+  if out.columns then redis.call('HSET', KEYS[5], 'columns', out.columns) end
+  if out.truncated then redis.call('HSET', KEYS[5], 'truncated', '1') end
+  redis.call('HSETNX', KEYS[5], 'text', '')
+  redis.call('EXPIRE', KEYS[5], out.ttl)
+  if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('EXPIRE', KEYS[6], out.ttl) end
+end
+for i = 8, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1]) end
 redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])
 return seq
 """
@@ -42,15 +56,24 @@ def publish(
     log_ttl: int = 7 * 24 * 3600,
     pipeline=None,
     tally: tuple[str, dict[str, float]] | None = None,
+    output: dict | None = None,
 ) -> None:
     """Number and publish one event; store `meta` and append `log_line` alongside; add
-    `tally`'s amounts to the fields of its hash (counters for /metrics) in the same call.
+    `output` to what the job emitted (jobs.core.output builds it); add `tally`'s amounts to the
+    fields of its hash (counters for /metrics) in the same call.
 
     An event for a job that no longer exists is dropped.
     """
     tally_key, amounts = tally or (keys.TOTALS, {})
     _script(
-        keys=[keys.job_key(job_id), keys.channel(job_id), keys.log_key(job_id), tally_key],
+        keys=[
+            keys.job_key(job_id),
+            keys.channel(job_id),
+            keys.log_key(job_id),
+            tally_key,
+            keys.output_key(job_id),
+            keys.output_rows_key(job_id),
+        ],
         args=[
             json.dumps(event, separators=(",", ":")),
             json.dumps(meta, separators=(",", ":")) if meta is not None else "",
@@ -58,6 +81,7 @@ def publish(
             keys.SEQ_FIELD,
             LOG_KEEP,
             log_ttl,
+            json.dumps(output, separators=(",", ":")) if output is not None else "",
             *(x for pair in amounts.items() for x in pair),
         ],
         client=pipeline or connection,

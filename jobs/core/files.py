@@ -91,8 +91,7 @@ def attach(name: str, data: bytes | str, content_type: str = "application/octet-
         data = data.encode()
     if len(data) > max_bytes():
         raise FileTooLarge(f"{name} is larger than {settings.max_upload_mb} MB")
-    # The result is kept result_ttl after the job ends, which is at most its timeout from now.
-    ttl = (job.result_ttl if job.result_ttl and job.result_ttl > 0 else settings.result_ttl) + (job.timeout or 0)
+    ttl = kept_for(job)
     meta = json.dumps({"content_type": content_type, "size": len(data)})
     with job.connection.pipeline() as pipe:
         pipe.hset(keys.files_key(job.id), name, data)
@@ -100,6 +99,12 @@ def attach(name: str, data: bytes | str, content_type: str = "application/octet-
         pipe.expire(keys.files_key(job.id), ttl)
         pipe.expire(keys.files_index_key(job.id), ttl)
         pipe.execute()
+
+
+def kept_for(job) -> int:
+    """How long a running job's own things (files, output) are kept from now: its result is kept
+    result_ttl after the job ends, which is at most its timeout from now."""
+    return (job.result_ttl if job.result_ttl and job.result_ttl > 0 else settings.result_ttl) + (job.timeout or 0)
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...) and the

@@ -1,10 +1,11 @@
-"""What a running job tells the people watching it: `progress()` and `log()`.
+"""What a running job tells the people watching it: `progress()`, `log()` and `emit()`.
 
     for i, batch in enumerate(batches):
         progress(i, len(batches), "encoding")
+        emit(row=[i, len(batch)])      # output as it is made (jobs.core.output)
     log("found 78498 primes")
 
-Both are cheap enough for a tight loop: a call only records the latest values in memory,
+All are cheap enough for a tight loop: a call only records the latest values in memory,
 and a background thread writes them to the job's meta and publishes an event at once if
 it has been idle, then at most every `settings.progress_interval` seconds, so an update
 after a quiet spell is seen in a millisecond and a flood costs a few writes a second. The
@@ -14,28 +15,24 @@ call) both do nothing.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
-from jobs.core import events
+from jobs.core import events, files
+from jobs.core.bounds import bounded
 from jobs.core.config import settings
+from jobs.core.output import Output
 
+_log = logging.getLogger(__name__)
 MAX_LOG_LINES_PER_FLUSH = 50
-# Longer log lines and progress messages are cut here, in the worker, so no socket frame, meta
-# or API answer carries more; the cut ends in CUT, which the page shows as it is.
+# Longer log lines and progress messages are cut here, in the worker (see jobs.core.bounds).
 MAX_LOG_LINE = 2000
 MAX_MESSAGE = 500
-CUT = "… [cut]"
-
-
-def bounded(text, limit: int) -> str:
-    """`text` as a string of at most `limit` characters, visibly cut if it was longer."""
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - len(CUT)] + CUT
 
 
 class Reporter:
-    """Coalesces one job's progress and log lines into a few Redis writes a second."""
+    """Coalesces one job's progress, log lines and output into a few Redis writes a second."""
 
     def __init__(self, job, interval: float | None = None):
         self.job = job
@@ -44,6 +41,7 @@ class Reporter:
         self.pending: tuple | None = None
         self._sent: tuple | None = None
         self._lines: list[str] = []
+        self.output = Output()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -74,7 +72,7 @@ class Reporter:
         while not self._stop.is_set():
             self.idle = True
             # Checked after raising `idle`, so an update made just before is not left waiting.
-            if self.pending is self._sent and not self._lines:
+            if self.pending is self._sent and not self._lines and not self.output.pending:
                 self._wake.wait()
             self.idle = False
             self._wake.clear()
@@ -84,6 +82,7 @@ class Reporter:
             try:
                 self.flush()
             except Exception:  # Redis away for a moment: the next tick or close() retries.
+                _log.warning("Job %s: a progress write failed; retrying", self.job.id, exc_info=True)
                 self._sent = None
 
     def flush(self) -> None:
@@ -103,7 +102,16 @@ class Reporter:
                 events.publish(
                     connection, self.job.id, {"type": "progress", **state}, meta=self.job.meta, pipeline=pipe
                 )
-            pipe.execute()
+            taken = self.output.take(files.kept_for(self.job))
+            if taken is not None:
+                store, event = taken
+                events.publish(connection, self.job.id, event, output=store, pipeline=pipe)
+            try:
+                pipe.execute()
+            except Exception:
+                if taken is not None:
+                    self.output.give_back()
+                raise
         self._sent = pending
 
     def _state(self, done: float, total: float | None, message: str | None) -> dict:
@@ -133,6 +141,8 @@ class Reporter:
         if self._thread is not None:
             self._thread.join()
         self.flush()
+        while self.output.pending:  # a flood of rows goes out a few hundred an event
+            self.flush()
 
 
 _current: Reporter | None = None
@@ -165,3 +175,23 @@ def log(line: str) -> None:
     reporter = _current
     if reporter is not None:
         reporter.log(line)
+
+
+def emit(
+    row: list | tuple | None = None,
+    *,
+    rows: list | None = None,
+    columns: list[str] | None = None,
+    text: str | None = None,
+    values: dict | None = None,
+) -> None:
+    """Add to the job's result as it runs: a table row (or `rows`) under `columns`, `text` to
+    append, or named `values` that each replace their last; shown live on its page."""
+    reporter = _current
+    if reporter is None:
+        return
+    added = rows if row is None else (row,) if rows is None else [row, *rows]
+    for note in reporter.output.add(added or (), columns, text, values):
+        reporter.log(note)
+    if reporter.idle:
+        reporter.poke()

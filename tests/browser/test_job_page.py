@@ -150,3 +150,48 @@ def test_a_waiting_job_shows_its_place_in_line_and_moves_up_live(page, worker):
     page.request.delete(f"/api/jobs/{running}")
     expect(page.locator("#status")).to_have_text("Done")
     expect(page.locator("#line")).to_be_hidden()
+
+
+# Record how many rows the growing output table had, each time it changed.
+WATCH_OUTPUT = """
+(() => {
+  window.rowCounts = [];
+  const body = document.querySelector("#output-table tbody");
+  new MutationObserver(() => window.rowCounts.push(body.rows.length)).observe(body, {childList: true});
+})();
+"""
+
+
+def test_emitted_rows_and_text_appear_on_the_page_while_the_job_runs(page, start_worker, tmp_path):
+    gate = tmp_path / "gate"
+    job_id = submit(page, "emitter", rows=12, pause=0.2, word="token", gate=str(gate))
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator("#status")).to_have_text("Waiting")
+    expect(page.locator("#job")).to_have_attribute("data-connection", "live")
+    page.evaluate(WATCH_OUTPUT)
+    start_worker()  # only now: the page sees every row arrive
+    expect(page.locator("#output-table tbody tr")).to_have_count(12)
+    expect(page.locator("#output-text")).to_contain_text("token0 token1")
+    expect(page.locator("#output-text")).to_contain_text("token11")
+    expect(page.locator("#output-values dd")).to_have_text(["12"])
+    expect(page.locator("#output-table th")).to_have_text(["n", "square"])
+    expect(page.locator("#output-table tbody tr").nth(11).locator("td")).to_have_text(["11", "121"])
+    expect(page.locator("#status")).to_have_text("Running")  # all of it before the job ended
+    counts = page.evaluate("window.rowCounts")
+    assert [c for c in counts if 0 < c < 12], f"the table never grew a row at a time: {counts}"
+    gate.touch()
+    expect(page.locator("#status")).to_have_text("Done")
+    # The result has no table of its own: the emitted one is its table, and the text stays.
+    expect(page.locator("#result-table tbody tr")).to_have_count(12)
+    expect(page.locator("#result-text")).to_contain_text("token11")
+    expect(page.locator("#output")).to_have_count(0)
+
+
+def test_emitted_markup_is_shown_as_text(page, worker, tmp_path):
+    gate = tmp_path / "gate"
+    job_id = submit(page, "emitter", rows=1, word="<img src=x onerror=alert(1)>", gate=str(gate))
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator("#output-text")).to_contain_text("<img src=x onerror=alert(1)>0")
+    expect(page.locator("#output img")).to_have_count(0)
+    gate.touch()
+    expect(page.locator("#result-text")).to_contain_text("<img src=x")

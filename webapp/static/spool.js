@@ -225,6 +225,7 @@
       setStatus(s.status, s.started_at);
       setProgress(s.progress);
       if (s.log) showLog(s.log, false);
+      if (window.SpoolOutput) window.SpoolOutput.set(s.output); // what the job emitted so far
       if (typeof s.seq === "number") lastSeq = Math.max(lastSeq, s.seq);
       if (TERMINAL.includes(s.status)) finish();
     }
@@ -236,6 +237,7 @@
       lastSeq = msg.seq;
       if (msg.type === "progress") setProgress(msg);
       else if (msg.type === "log") showLog([msg.line], true);
+      else if (msg.type === "output" && window.SpoolOutput) window.SpoolOutput.add(msg);
       else if (msg.type === "status") {
         setStatus(msg.status);
         if (TERMINAL.includes(msg.status)) finish();

@@ -54,6 +54,8 @@ __all__ = [
     "new_owners_key",
     "operator_failures_key",
     "operator_session_key",
+    "output_key",
+    "output_rows_key",
     "owner_key",
     "owner_of_key",
     "run_time_key",
@@ -77,6 +79,17 @@ def channel(job_id: str) -> str:
 
 def log_key(job_id: str) -> str:
     return f"{PREFIX}log:{job_id}"
+
+
+def output_key(job_id: str) -> str:
+    """What a running job emitted (jobs.core.output): a hash of its columns, text, named values
+    (`v:<name>`) and whether it was cut."""
+    return f"{PREFIX}output:{job_id}"
+
+
+def output_rows_key(job_id: str) -> str:
+    """The table rows a job emitted, in order: a list of JSON arrays."""
+    return f"{PREFIX}output:{job_id}:rows"
 
 
 def stop_key(job_id: str) -> str:
@@ -123,7 +136,15 @@ def confirmation_sent_key(owner: str, address: str) -> str:
 def job_keys(job_id: str) -> list[str]:
     """Every key of Spool's own that belongs to one job (RQ's hash and results are RQ's)."""
     mail = [mail_key(job_id, o, s) for o in MAIL_OUTCOMES for s in MAIL_STATES]
-    return [log_key(job_id), files_key(job_id), files_index_key(job_id), stop_key(job_id), *mail]
+    return [
+        log_key(job_id),
+        output_key(job_id),
+        output_rows_key(job_id),
+        files_key(job_id),
+        files_index_key(job_id),
+        stop_key(job_id),
+        *mail,
+    ]
 
 
 def escape(value: str) -> str:
@@ -221,7 +242,7 @@ def socket_field(kind: str, value: str) -> str:
 
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
-PER_JOB_PREFIXES = (log_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:")
+PER_JOB_PREFIXES = (log_key(""), output_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:")
 
 
 def job_id_in(key: bytes | str, prefix: str) -> str:

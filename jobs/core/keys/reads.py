@@ -4,6 +4,7 @@ whole jobs: one round trip for many jobs.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from rq.queue import Queue
@@ -14,6 +15,9 @@ from jobs.core import payloads
 from jobs.core.keys.names import (
     SEQ_FIELD,
     job_key,
+    log_key,
+    output_key,
+    output_rows_key,
     run_time_key,
 )
 
@@ -30,6 +34,7 @@ __all__ = [
     "run_time",
     "seq",
     "statuses",
+    "stream_state",
 ]
 
 
@@ -45,6 +50,27 @@ def statuses(client, job_ids: list[str]) -> list[str | None]:
 def seq(client, job_id: str) -> int:
     """The number of the last event published for a job."""
     return int(client.hget(job_key(job_id), SEQ_FIELD) or 0)
+
+
+def stream_state(client, job_id: str, log_lines: int = 100) -> tuple[int, list[str], dict]:
+    """A job's last event number with its log's last lines and its output, read together in one
+    transaction, so they hold exactly the events up to that number: a client that then applies
+    later events by seq neither misses nor repeats any."""
+    with client.pipeline(transaction=True) as pipe:
+        pipe.hget(job_key(job_id), SEQ_FIELD)
+        pipe.lrange(log_key(job_id), -log_lines, -1)
+        pipe.hgetall(output_key(job_id))
+        pipe.lrange(output_rows_key(job_id), 0, -1)
+        number, lines, fields, rows = pipe.execute()
+    fields = {k.decode(): v.decode() for k, v in fields.items()}
+    output = {
+        "columns": json.loads(fields["columns"]) if "columns" in fields else None,
+        "rows": [json.loads(row) for row in rows],
+        "text": fields.get("text", ""),
+        "values": {k[2:]: json.loads(v) for k, v in fields.items() if k.startswith("v:")},
+        "truncated": "truncated" in fields,
+    }
+    return int(number or 0), [line.decode() for line in lines], output
 
 
 def enqueued_at(client, job_id: str) -> str | None:
