@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from jobs.core import events
-
 
 def wait_for(predicate, timeout: float = 30, message: str = "condition"):
     """Poll `predicate` until it returns something truthy; fail the test after `timeout`.
@@ -55,6 +53,10 @@ class RunsOnUnpickle:
 
 def drain_events(pubsub) -> list[dict]:
     """Every event a pattern subscription to job channels received, in order, once it goes quiet."""
+    # Imported here: tests/environment.py imports this module before it sets the environment
+    # that Spool's settings are read from at their first import.
+    from jobs.core import events
+
     published = []
     while (message := pubsub.get_message(timeout=0.5)) is not None:
         if message["type"] == "pmessage":
