@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from redis.commands.core import Script
 from rq.queue import Queue
 from rq.registry import StartedJobRegistry
 from rq.utils import utcformat
@@ -52,17 +53,33 @@ def seq(client, job_id: str) -> int:
     return int(client.hget(job_key(job_id), SEQ_FIELD) or 0)
 
 
+_STREAM_STATE = Script(
+    None,
+    b"""
+return {
+  redis.call('HGET', KEYS[1], ARGV[1]) or false,
+  redis.call('LRANGE', KEYS[2], -tonumber(ARGV[2]), -1),
+  redis.call('HGETALL', KEYS[3]),
+  redis.call('LRANGE', KEYS[4], 0, -1),
+}
+""",
+)
+
+
 def stream_state(client, job_id: str, log_lines: int = 100) -> tuple[int, list[str], dict]:
     """A job's last event number with its log's last lines and its output, read together in one
-    transaction, so they hold exactly the events up to that number: a client that then applies
-    later events by seq neither misses nor repeats any."""
-    with client.pipeline(transaction=True) as pipe:
-        pipe.hget(job_key(job_id), SEQ_FIELD)
-        pipe.lrange(log_key(job_id), -log_lines, -1)
-        pipe.hgetall(output_key(job_id))
-        pipe.lrange(output_rows_key(job_id), 0, -1)
-        number, lines, fields, rows = pipe.execute()
-    fields = {k.decode(): v.decode() for k, v in fields.items()}
+    script (atomic, as the writer's is), so they hold exactly the events up to that number: a
+    client that then applies later events by seq neither misses nor repeats any.
+
+    A script, not MULTI: Redis 6 refuses even reads queued in a transaction while it is over
+    its memory limit, and a job's page must still show it then.
+    """
+    number, lines, flat, rows = _STREAM_STATE(
+        keys=[job_key(job_id), log_key(job_id), output_key(job_id), output_rows_key(job_id)],
+        args=[SEQ_FIELD, log_lines],
+        client=client,
+    )
+    fields = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
     output = {
         "columns": json.loads(fields["columns"]) if "columns" in fields else None,
         "rows": [json.loads(row) for row in rows],
