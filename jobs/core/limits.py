@@ -23,7 +23,9 @@ from rq.serializers import JSONSerializer
 
 from jobs.core import catalogue, events, keys, status
 from jobs.core.config import settings
+from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
+from jobs.core.queue import queue
 
 # Owners whose jobs no one waits for in a browser (the clock) are not capped.
 UNCAPPED_OWNER_PREFIX = "spool:"
@@ -108,8 +110,6 @@ def claim(connection, job: Job) -> bool:
 
 
 def _park(connection, job: Job, limit: str, allowed: int) -> None:
-    from jobs.core.queue import queue  # the queue module builds on jobs, not on limits
-
     job.meta[keys.WAITING_FOR] = describe(limit, allowed)
     job.save_meta()
     registry = queue(job.origin, connection).deferred_job_registry
@@ -132,9 +132,6 @@ def release(connection, job: Job) -> None:
 
 def wake(connection, limit: str) -> bool:
     """Send the first job still parked on a limit back to its queue; False when none is."""
-    from jobs.core.job import SpoolJob
-    from jobs.core.queue import queue
-
     held = keys.held_key(limit)
     while (raw := connection.lindex(held, 0)) is not None:
         job_id = raw.decode()
