@@ -294,3 +294,11 @@ def test_the_links_csv_never_holds_a_spreadsheet_formula(client, api, worker):
     rows = list(csv.reader(io.StringIO(client.get(csv_file["url"]).get_data(as_text=True))))
     cells = [row[0] for row in rows[1:]]
     assert cells == ["'" + formula, "'@SUM(1+1)"]
+
+
+def test_the_retries_help_names_exactly_the_statuses_that_are_retried(client):
+    (check_links,) = [t for t in client.get("/api/job-types").get_json() if t["name"] == "check_links"]
+    help_text = check_links["params"]["properties"]["retries"]["description"]
+    assert "5xx" not in help_text
+    assert all(str(code) in help_text for code in links.TRANSIENT_STATUSES)
+    assert "500" in help_text and "not retried" in help_text

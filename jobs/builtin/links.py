@@ -226,7 +226,16 @@ def check_links(
     concurrency: Annotated[int, Field(ge=1, le=32, description="How many requests run at once.")] = 8,
     timeout_s: Annotated[float, Field(gt=0, le=60, description="Seconds allowed for each request.")] = 10.0,
     max_redirects: Annotated[int, Field(ge=0, le=10)] = 5,
-    retries: Annotated[int, Field(ge=0, le=5, description="Further tries after a timeout or a 5xx/429.")] = 2,
+    retries: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=5,
+            description="Further tries after a timeout, a dropped connection or an HTTP "
+            + ", ".join(map(str, sorted(TRANSIENT_STATUSES)))
+            + " (other errors, a 500 among them, are not retried).",
+        ),
+    ] = 2,
 ) -> dict:
     """Check that links answer: status, redirects, time and size of each."""
     unique = list(dict.fromkeys(u.strip() for u in urls if u.strip()))

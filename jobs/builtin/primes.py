@@ -55,5 +55,8 @@ def count_primes(
             largest = lo + 2 * seg.rindex(1)
         lo = hi if hi % 2 else hi + 1
         progress(index + 1, segments, f"sieved up to {min(hi, limit):,}")
+        # A line every tenth of the way, so a long count's log shows it moving.
+        if segments >= 10 and (index + 1) % (segments // 10) == 0 and index + 1 < segments:
+            log(f"{count:,} primes below {min(hi, limit):,} so far")
     log(f"found {count:,} primes below {limit:,}")
     return {"limit": limit, "count": count, "largest": largest}
