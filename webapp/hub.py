@@ -136,11 +136,6 @@ class Hub:
     def close_all(self) -> None:
         self._broadcast(Delivery("close"))
 
-    @property
-    def sockets(self) -> int:
-        with self._lock:
-            return sum(len(g) for g in self._watchers.values())
-
     def _ensure_running(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():

@@ -98,7 +98,7 @@ class SpoolCollector:
 
     def _jobs(self, ids: list[str]):
         """(status, type) of each job, in one round trip."""
-        for record in keys.run_records(self.connection, ids):
+        for record in keys.statuses_and_types(self.connection, ids):
             if record is not None:  # else it expired since the registry was read
                 yield record[0], record[1] or "unknown"
 

@@ -31,10 +31,10 @@ __all__ = [
     "queue_position",
     "queue_positions",
     "record_run_time",
-    "run_records",
     "run_time",
     "seq",
     "statuses",
+    "statuses_and_types",
     "stream_state",
 ]
 
@@ -95,20 +95,13 @@ def enqueued_at(client, job_id: str) -> str | None:
     return raw.decode() if raw else None
 
 
-def run_records(client, job_ids: list[str]) -> list[tuple[str, str | None, str | None, str | None] | None]:
-    """(status, type, started_at, ended_at) of each job, None for one that is gone, in one round trip."""
+def statuses_and_types(client, job_ids: list[str]) -> list[tuple[str, str | None] | None]:
+    """(status, type) of each job, None for one that is gone, in one round trip."""
     with client.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
-            pipe.hmget(job_key(job_id), "status", "meta", "started_at", "ended_at")
+            pipe.hmget(job_key(job_id), "status", "meta")
         rows = pipe.execute()
-    records = []
-    for state, meta, started, ended in rows:
-        if state is None:
-            records.append(None)
-            continue
-        type_name = _meta_or_empty(meta).get("type")
-        records.append((state.decode(), type_name, started and started.decode(), ended and ended.decode()))
-    return records
+    return [None if state is None else (state.decode(), _meta_or_empty(meta).get("type")) for state, meta in rows]
 
 
 def record_run_time(client, queue_name: str, seconds: float) -> None:
