@@ -14,8 +14,10 @@ The framework behind it lives in `jobs.core` (internals: a job module never impo
 Spool's own job types live in `jobs.builtin`, each written against this API alone.
 """
 
+from jobs.core.addresses import resolve as resolve_url
 from jobs.core.catalogue import callback, job
 from jobs.core.config import settings
+from jobs.core.exceptions import UnsafeUrl
 from jobs.core.files import StoredUpload, attach, csv_text, open_upload
 from jobs.core.params import Upload
 from jobs.core.reporter import emit, log, progress
@@ -24,6 +26,7 @@ from jobs.core.retry import Backoff
 __all__ = [
     "Backoff",
     "StoredUpload",
+    "UnsafeUrl",
     "Upload",
     "attach",
     "callback",
@@ -33,5 +36,6 @@ __all__ = [
     "log",
     "open_upload",
     "progress",
+    "resolve_url",
     "settings",
 ]

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from jobs.builtin import links
+from jobs.core import addresses
 from tests.helpers import free_port
 
 
@@ -187,7 +188,7 @@ def test_private_addresses_and_other_schemes_are_refused(strict, url):
 
 def test_a_redirect_to_a_private_address_is_refused_after_the_first_hop(strict, monkeypatch, site):
     # Take this server's own address for a public one, so only the redirect's target is private.
-    monkeypatch.setattr(links, "_public", lambda address: str(address) == "127.0.0.1")
+    monkeypatch.setattr(addresses, "is_public", lambda address: str(address) == "127.0.0.1")
     outcome = links.check_one(site.url + "/to-other-host", timeout=2, max_redirects=5, retries=0)
     assert outcome.redirects == [site.url + "/to-other-host"]
     assert "non-public address (127.0.0.2)" in outcome.error
@@ -241,8 +242,8 @@ def test_ipv6_forms_that_embed_a_private_ipv4_address_are_refused(strict, addres
 def test_global_ipv6_and_6to4_of_a_public_address_count_as_public():
     import ipaddress
 
-    assert links._public(ipaddress.ip_address("2606:4700:4700::1111"))
-    assert links._public(ipaddress.ip_address("2002:808:808::1"))  # 6to4 of 8.8.8.8
+    assert addresses.is_public(ipaddress.ip_address("2606:4700:4700::1111"))
+    assert addresses.is_public(ipaddress.ip_address("2002:808:808::1"))  # 6to4 of 8.8.8.8
 
 
 @contextmanager

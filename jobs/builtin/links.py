@@ -2,15 +2,13 @@
 
 Every address is resolved first and refused when it is private, loopback, link-local or
 otherwise not public (a cloud's metadata service among them), and the request then goes
-to the address that was checked, so a name cannot resolve differently a moment later.
-Every redirect is checked the same way. `SPOOL_ALLOW_PRIVATE_URLS` lifts the address
+to the address that was checked, so a name cannot resolve differently a moment later
+(`resolve_url`, the guard the webhook sender shares). Every redirect is checked the same way. `SPOOL_ALLOW_PRIVATE_URLS` lifts the address
 check for tests; the scheme check stays.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from pydantic import Field
 
-from jobs import attach, csv_text, emit, job, log, progress, settings
+from jobs import UnsafeUrl, attach, csv_text, emit, job, log, progress, resolve_url, settings
 from jobs.builtin.deadline import Deadline, pool_within
 from jobs.builtin.exceptions import Permanent, Refused, Transient
 
@@ -66,49 +64,9 @@ COLUMNS = ["url", "status", "final_url", "redirects", "time_ms", "size_bytes", "
 def resolve(url: str) -> tuple[str, str, int, str]:
     """Check a URL's scheme and address; return (scheme, host, port, ip) to connect to."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise Refused("this is not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
-        raise Refused(f"only http and https URLs are checked, not {parts.scheme or 'a bare name'}")
-    if not parts.hostname:
-        raise Refused("the URL has no host")
-    port = port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise Refused(f"the name {parts.hostname} does not resolve ({exc})") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    if not settings.allow_private_urls:
-        blocked = [a for a in addresses if not _public(a)]
-        if blocked:
-            raise Refused(f"{parts.hostname} resolves to a non-public address ({blocked[0]}); it is not fetched")
-    addresses.sort(key=lambda a: a.version)  # IPv4 first: a local server often listens on it alone
-    return parts.scheme, parts.hostname, port, str(addresses[0])
-
-
-GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
-SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
-TEREDO = ipaddress.ip_network("2001::/32")
-
-
-def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether an address is on the public internet, and any IPv4 address it embeds is too.
-
-    IPv6 is allowed only as global unicast (2000::/3): the IPv4-compatible (::a.b.c.d),
-    IPv4-translated (::ffff:0:a.b.c.d) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48) forms lie
-    outside it, and 6to4 and Teredo addresses are judged by the IPv4 addresses inside them.
-    """
-    if address.version == 4:
-        return address.is_global and not address.is_multicast
-    if address.ipv4_mapped:
-        return _public(address.ipv4_mapped)
-    if address not in GLOBAL_UNICAST or not address.is_global or address.is_multicast:
-        return False
-    embedded = [address.sixtofour] if address in SIX_TO_FOUR else []
-    embedded += list(address.teredo or ()) if address in TEREDO else []
-    return all(_public(v4) for v4 in embedded)
+        return resolve_url(url, allow_private=settings.allow_private_urls)
+    except UnsafeUrl as exc:
+        raise Refused(str(exc)) from None
 
 
 def _fetch_once(url: str, timeout: float, max_redirects: int, outcome: Outcome) -> None:

@@ -17,3 +17,7 @@ class ParamsError(ValueError):
 
 class FileTooLarge(ValueError):
     """A file over the configured `max_upload_mb`."""
+
+
+class UnsafeUrl(ValueError):
+    """A URL Spool will not send a request to: its scheme, or an address that is not public."""
