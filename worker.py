@@ -12,7 +12,7 @@ import time
 import redis
 from rq.exceptions import StopRequested
 
-from jobs.core import catalogue
+from jobs.core import catalogue, tracing
 from jobs.core.config import settings
 from jobs.core.connection import connect
 from jobs.core.queue import queue
@@ -37,6 +37,7 @@ def wait_for_redis(connection, seconds: float | None = 30) -> None:
 
 def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    tracing.start("spool-worker")  # before any fork: every work horse inherits the provider
     catalogue.load()
     connection = connect()
     wait_for_redis(connection)

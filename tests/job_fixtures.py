@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -217,3 +218,9 @@ def emitter(rows: int = 5, pause: float = 0.0, word: str = "", big_text: int = 0
     while gate and not Path(gate).exists():
         time.sleep(0.02)
     return {"emitted": rows}
+
+
+@job(title="Modules loaded", timeout=30)
+def modules_loaded(prefix: str) -> list[str]:
+    """List the modules this work horse (and so its worker) has loaded under a top-level name."""
+    return sorted(name for name in sys.modules if name.split(".")[0] == prefix)

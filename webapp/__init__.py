@@ -29,9 +29,11 @@ def create_app(config: dict | None = None) -> Flask:
         pages,
         resources,
         tokens,
+        traces,
         ws,
     )
 
+    traces.init_app(app)
     logs.init_app(app)
     headers.init_app(app)
     resources.init_app(app)

@@ -8,8 +8,8 @@ import uuid
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
 
-from jobs.core import catalogue, files, status
-from jobs.core.exceptions import ParamsError
+from jobs.core import catalogue, files, status, webhooks
+from jobs.core.exceptions import ParamsError, UnsafeUrl
 from webapp import confirmations, idempotency, repository, resources, snapshots, submission
 from webapp.auth import csrf, protect_api_call
 from webapp.errors import error_response
@@ -82,7 +82,7 @@ def _submission() -> tuple[dict, dict]:
             )
         params = _json(request.form.get("params", "{}"), "The 'params' field")
         body = {"type": request.form.get("type"), "params": params}
-        for optional in ("notify_email", "run_at", "run_in"):
+        for optional in ("notify_email", "run_at", "run_in", "webhook_url"):
             if request.form.get(optional):
                 body[optional] = request.form[optional]
         return body, dict(request.files)
@@ -134,6 +134,18 @@ def _replayed(prior: tuple[str, str], request_digest: str):
     return body, status, {**headers, "Idempotent-Replayed": "true"}
 
 
+def _webhook_url(given) -> str | None:
+    """The submit's webhook_url once checked (see jobs.core.webhooks); raise UnsafeUrl."""
+    if given is None or given == "":
+        return None
+    return webhooks.check(
+        given,
+        secret=resources.settings().webhook_secret,
+        production=current_app.config["PRODUCTION"],
+        allow_private=resources.settings().allow_private_urls,
+    )
+
+
 @bp.get("/job-types")
 def job_types():
     """List the job types with their parameters as JSON Schema."""
@@ -144,12 +156,17 @@ def job_types():
 def submit():
     """Submit a job."""
     body, files = _submission()
-    unknown = set(body) - {"type", "params", "notify_email", "run_at", "run_in"}
+    unknown = set(body) - {"type", "params", "notify_email", "run_at", "run_in", "webhook_url"}
     if unknown:
         abort(
             400,
-            description=f"Unknown field(s) {', '.join(sorted(unknown))}: send type, params, notify_email, run_at or run_in.",
+            description=f"Unknown field(s) {', '.join(sorted(unknown))}: "
+            "send type, params, notify_email, run_at, run_in or webhook_url.",
         )
+    try:
+        webhook_url = _webhook_url(body.get("webhook_url"))
+    except UnsafeUrl as exc:
+        return error_response(400, f"The webhook_url cannot be used: {exc}.", fields={"webhook_url": str(exc)})
     key = idempotency.key_of_request()
     if key is not None:
         request_digest = idempotency.digest(body, files)
@@ -179,6 +196,7 @@ def submit():
             start_at=start_at,
             job_id=job_id,
             claim=None if key is None else idempotency.claim_key(owner_id(), key),
+            webhook_url=webhook_url,
         )
     except Exception:
         if key is not None:

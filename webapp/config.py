@@ -19,7 +19,7 @@ from jobs.core.config import settings as base_settings
 
 # The settings the web reads from the shared source. Where job-end emails go out (SMTP_URL):
 # without it the option is hidden and the API refuses it.
-SHARED = ("redis_url", "result_ttl", "max_upload_mb", "smtp_url", "base_url")
+SHARED = ("redis_url", "result_ttl", "max_upload_mb", "smtp_url", "base_url", "webhook_secret")
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:

@@ -6,7 +6,7 @@ email) are read from where they are enforced, so the description cannot drift fr
 
 from __future__ import annotations
 
-from jobs.core import catalogue, status
+from jobs.core import catalogue, status, webhooks
 from webapp.openapi_schemas import ACCEPTED, ERROR, JOB, JOB_TYPE, START, SUMMARY, error, ok, over_quota
 from webapp.repository import LAST_PAGE, MAX_PER_PAGE
 from webapp.resources import settings
@@ -25,6 +25,17 @@ def _email() -> dict:
         "is first sent a confirmation link (see the answer's notify).",
     }
     return {"notify_email": described} if settings().smtp_url else {}
+
+
+def _webhook() -> dict:
+    """The webhook_url field, offered only where the server can sign webhooks."""
+    described = {
+        "type": "string",
+        "format": "uri",
+        "maxLength": webhooks.MAX_URL,
+        "description": "POST the job's final snapshot here when it ends, signed in the Spool-Signature header.",
+    }
+    return {"webhook_url": described} if settings().webhook_secret else {}
 
 
 def _json_params(job_type: catalogue.JobType) -> dict:
@@ -52,6 +63,7 @@ def _submission(job_type: catalogue.JobType) -> dict:
             "type": {"const": job_type.name},
             "params": params,
             **_email(),
+            **_webhook(),
             **START,
         },
     }

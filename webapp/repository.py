@@ -19,7 +19,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, events, keys, notify, status
+from jobs.core import catalogue, events, keys, notify, status, tracing, webhooks
 from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
@@ -44,6 +44,7 @@ def submit(
     start_at: datetime | None = None,
     job_id: str | None = None,
     claim: str | None = None,
+    webhook_url: str | None = None,
 ) -> Job:
     """Enqueue a validated job for `owner`, and index it under them, in one round trip;
     raise OverQuota if they have as many jobs waiting as they may.
@@ -55,7 +56,13 @@ def submit(
     """
     ttl = settings().result_ttl
     job_id = job_id or uuid.uuid4().hex
-    meta = Meta(type=job_type.name, owner=owner, request_id=logs.request_id(), notify_email=notify_email or None)
+    meta = Meta(
+        type=job_type.name,
+        owner=owner,
+        request_id=logs.request_id(),
+        notify_email=notify_email or None,
+        webhook_url=webhook_url,
+    )
     extra = notify.callbacks() if notify_email else {}
     options = dict(
         job_id=job_id,
@@ -68,7 +75,8 @@ def submit(
     )
     quotas.admit(owner, job_id)
     try:
-        return _enqueue(job_type, values, owner, start_at, options, claim)
+        with tracing.span(f"enqueue {job_type.name}", kind="producer", attributes={"spool.job.id": job_id}):
+            return _enqueue(job_type, values, owner, start_at, options, claim)
     except Exception:
         quotas.release(owner, job_id)
         raise
@@ -172,6 +180,7 @@ def cancel(job: Job) -> str:
         except InvalidJobOperation:
             raise Conflict(f"The job is already {status.of(job)}.") from None
         events.publish_status(redis(), job.id, status.CANCELED)
+        webhooks.ended(redis(), job, status.CANCELED)
         cancel_dependents(job)
         return status.CANCELED
     if now == status.STARTED:

@@ -39,6 +39,8 @@ class Settings:
     result_ttl: int = 7 * 24 * 3600
     max_upload_mb: int = 20
     smtp_url: str = ""
+    # Signs the webhooks sent when jobs end (jobs.core.webhooks); without it none are taken.
+    webhook_secret: str = ""
     mail_from: str = "spool@localhost"
     base_url: str = "http://localhost:5000"
     allow_private_urls: bool = False
@@ -70,6 +72,7 @@ class Settings:
             result_ttl=_int("RESULT_TTL", cls.result_ttl),
             max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),
             smtp_url=os.environ.get("SMTP_URL", ""),
+            webhook_secret=os.environ.get("WEBHOOK_SECRET", ""),
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
             base_url=os.environ.get("BASE_URL", cls.base_url).rstrip("/"),
             allow_private_urls=_flag("SPOOL_ALLOW_PRIVATE_URLS"),

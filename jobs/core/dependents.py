@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rq.job import Job
 
-from jobs.core import events, status
+from jobs.core import events, status, webhooks
 
 
 def cancel_dependents(job: Job) -> list[str]:
@@ -28,6 +28,7 @@ def cancel_dependents(job: Job) -> list[str]:
                 continue
             dependent.cancel()
             events.publish_status(job.connection, dependent.id, status.CANCELED)
+            webhooks.ended(job.connection, dependent, status.CANCELED)
             canceled.append(dependent.id)
             parents.append(dependent)
     return canceled

@@ -25,7 +25,7 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import decode_redis_hash, now
 
-from jobs.core import catalogue, keys, payloads, reporter
+from jobs.core import catalogue, keys, payloads, reporter, tracing
 from jobs.core.exceptions import NotInCatalogue
 
 log = logging.getLogger(__name__)
@@ -110,11 +110,13 @@ class SpoolJob(Job):
         super().set_status(status, pipeline=pipeline)
 
     def _execute(self):
-        reporter.start(self)
-        try:
-            return super()._execute()
-        finally:
-            reporter.finish()
+        meta = keys.Meta.of(self)
+        with tracing.run(self, meta.type, meta.traceparent):
+            reporter.start(self)
+            try:
+                return super()._execute()
+            finally:
+                reporter.finish()
 
     def retry(self, queue: Queue, pipeline) -> None:
         """RQ's retry after an exception, with every write in the caller's transaction.

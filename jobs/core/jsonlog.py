@@ -5,7 +5,8 @@
     jsonlog.transition(job, "started")      # in the worker, at each status change
 
 A job carries the id of the request that submitted it in its meta (`request_id`), so a
-worker's lines for the job can be joined with the web's line for the request.
+worker's lines for the job can be joined with the web's line for the request. With tracing on
+(jobs.core.tracing), lines also carry the `trace_id` of the request, or of the job's trace.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import sys
 import time
 
+from jobs.core import tracing
 from jobs.core.keys import Meta
 
 
@@ -27,6 +29,8 @@ class JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
             **getattr(record, "fields", {}),
         }
+        if tracing.active() and "trace_id" not in line and (trace_id := tracing.trace_id()):
+            line["trace_id"] = trace_id
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -57,6 +61,7 @@ def transition(job, status: str) -> None:
                 "request_id": meta.request_id,
                 "queue": job.origin,
                 "attempt": (job.number_of_retries or 0) + 1,
+                **({"trace_id": tracing.trace_id_of(meta.traceparent)} if meta.traceparent else {}),
             }
         },
     )

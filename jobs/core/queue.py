@@ -14,7 +14,7 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from jobs.core import events, fair, status
+from jobs.core import events, fair, status, tracing
 from jobs.core.job import SpoolJob
 
 
@@ -39,6 +39,11 @@ class SpoolQueue(Queue):
         if at_front:
             return super().push_job_id(job_id, pipeline=pipeline, at_front=True)
         fair.push(pipeline if pipeline is not None else self.connection, self.key, self.name, job_id)
+
+    def create_job(self, *args, meta: dict | None = None, **kwargs) -> Job:
+        """RQ's job, carrying the current span's trace context (when tracing is on) unless it has one."""
+        parent = None if (meta or {}).get("traceparent") else tracing.traceparent()
+        return super().create_job(*args, meta={**(meta or {}), "traceparent": parent} if parent else meta, **kwargs)
 
     def enqueue_call(self, *args, **kwargs) -> Job:
         """Enqueue as RQ does, but never leave a job waiting on one that has already ended badly.

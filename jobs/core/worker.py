@@ -38,7 +38,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, jsonlog, keys, limits, measures, status
+from jobs.core import events, fair, jsonlog, keys, limits, measures, status, webhooks
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
@@ -94,6 +94,7 @@ class SpoolWorker(Worker):
                 tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
             events.publish_status(self.connection, job.id, now_status, tally=tally)
             jsonlog.transition(job, now_status)
+            webhooks.ended(self.connection, job, now_status)
             if now_status in (status.FAILED, status.STOPPED):
                 cancel_dependents(job)
             if now_status != status.STARTED:

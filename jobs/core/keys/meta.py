@@ -31,12 +31,16 @@ class Meta:
     owner: str | None = None
     request_id: str | None = None
     notify_email: str | None = None
+    # Where the job's final snapshot is POSTed when it ends (jobs.core.webhooks).
+    webhook_url: str | None = None
+    # The W3C trace context of the span that enqueued the job, when tracing is on (jobs.core.tracing).
+    traceparent: str | None = None
     progress: Progress | None = None
     # What a job parked by a concurrency limit waits for, in words (see jobs.core.limits).
     waiting_for: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    FIELDS = ("type", "owner", "request_id", "notify_email", "progress", "waiting_for")
+    FIELDS = ("type", "owner", "request_id", "notify_email", "webhook_url", "traceparent", "progress", "waiting_for")
 
     @classmethod
     def of(cls, job: Job) -> Meta:

@@ -65,6 +65,8 @@ __all__ = [
     "upload_key",
     "waiting_key",
     "web_process_key",
+    "webhook_key",
+    "WEBHOOK_OUTCOMES",
 ]
 
 
@@ -118,6 +120,14 @@ MAIL_OUTCOMES = ("finished", "failed", "stopped")
 MAIL_STATES = ("queued", "sent")
 
 
+def webhook_key(job_id: str, outcome: str, state: str) -> str:
+    """Marks that a job's webhook for an outcome was queued or delivered, so it goes out once."""
+    return f"{PREFIX}webhook:{job_id}:{outcome}:{state}"
+
+
+WEBHOOK_OUTCOMES = ("finished", "failed", "stopped", "canceled")
+
+
 def mail_rate_key(kind: str, who: str) -> str:
     """Emails sent this hour to one recipient, or for one owner (kind "to" or "owner")."""
     return f"{PREFIX}mail-rate:{kind}:{escape(who)}"
@@ -136,6 +146,7 @@ def confirmation_sent_key(owner: str, address: str) -> str:
 def job_keys(job_id: str) -> list[str]:
     """Every key of Spool's own that belongs to one job (RQ's hash and results are RQ's)."""
     mail = [mail_key(job_id, o, s) for o in MAIL_OUTCOMES for s in MAIL_STATES]
+    mail += [webhook_key(job_id, o, s) for o in WEBHOOK_OUTCOMES for s in MAIL_STATES]
     return [
         log_key(job_id),
         output_key(job_id),
@@ -242,7 +253,7 @@ def socket_field(kind: str, value: str) -> str:
 
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
-PER_JOB_PREFIXES = (log_key(""), output_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:")
+PER_JOB_PREFIXES = (log_key(""), output_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:", f"{PREFIX}webhook:")
 
 
 def job_id_in(key: bytes | str, prefix: str) -> str:
