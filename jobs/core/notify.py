@@ -56,6 +56,7 @@ def _enqueue(ended, connection, outcome: str) -> None:
         result_ttl=24 * 3600,
         failure_ttl=settings.result_ttl,
         description=f"email: job {ended.id} {outcome}",
+        meta=Meta(traceparent=Meta.of(ended).traceparent).as_dict(),  # the email joins the job's trace
     )
 
 

@@ -3,19 +3,20 @@
     tracing.start("spool-worker")            # once, at a process's start: True when tracing is on
     with tracing.span("enqueue primes"): ... # a child of the current span (the web request's)
     tracing.traceparent()                    # the current span as W3C `traceparent`, for job meta
-    with tracing.run(job): ...               # in the work horse: a span under the job's traceparent
+    with tracing.run(job, type, parent): ... # in the work horse: a span under the job's traceparent
 
 Tracing is on when `OTEL_TRACES_EXPORTER` names an exporter (not "none"), or when
 `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (the "otlp"
 exporter then), unless `OTEL_SDK_DISABLED` is true. The exporter is found by its name among the
-`opentelemetry_traces_exporter` entry points, as OpenTelemetry's own launcher finds it ("console"
-comes with the SDK, "otlp" with opentelemetry-exporter-otlp-proto-http); the SDK reads the
-rest (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`, the exporter's own). When
-it is off, or the SDK is not installed, no module of OpenTelemetry is imported.
+`opentelemetry_traces_exporter` entry points, as OpenTelemetry's own launcher finds it: "console"
+comes with the SDK; "otlp" is opentelemetry-exporter-otlp-proto-http's, or -grpc's when
+`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`. The SDK and the exporter read the rest (`OTEL_SERVICE_NAME`,
+`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`, the endpoint and its headers). When tracing is off,
+Spool imports no module of OpenTelemetry.
 
 A job's run is a span of the trace that enqueued it: the enqueuing span's context travels in
-the job's meta as `traceparent`, so every attempt of a retried job, and the jobs enqueued from a
-running one, join the same trace.
+the job's meta as `traceparent`, so every attempt of a retried job, the jobs enqueued from a
+running one (dependants among them), and its email and webhook join the same trace.
 """
 
 from __future__ import annotations
@@ -42,6 +43,16 @@ def exporter_name() -> str | None:
     return "otlp" if any(os.environ.get(name) for name in endpoints) else None
 
 
+def _entry_point_names(name: str) -> list[str]:
+    """The entry points that may hold the exporter `name`: "otlp" is one of two, by protocol
+    (the SDK's own reading; unset, the specification's default, http/protobuf, is tried first)."""
+    if name != "otlp":
+        return [name]
+    protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    by_protocol = {"grpc": ["otlp_proto_grpc"], "http/protobuf": ["otlp_proto_http"]}
+    return by_protocol.get((protocol or "").strip(), ["otlp_proto_http", "otlp_proto_grpc"])
+
+
 def active() -> bool:
     return _provider is not None
 
@@ -62,11 +73,11 @@ def start(service: str) -> bool:
     except ImportError:
         log.warning("OTEL_* asks for traces but opentelemetry-sdk is not installed: no traces are sent")
         return False
-    found = entry_points(group="opentelemetry_traces_exporter", name=name)
+    found = [e for n in _entry_point_names(name) for e in entry_points(group="opentelemetry_traces_exporter", name=n)]
     if not found:
         log.warning("no OpenTelemetry trace exporter is called %r (is its package installed?): no traces", name)
         return False
-    exporter = next(iter(found)).load()()
+    exporter = found[0].load()()
     # OTEL_SERVICE_NAME, when set, names the service; Spool's name for the process otherwise.
     given = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service}
     provider = TracerProvider(resource=Resource.create(given))
@@ -123,7 +134,8 @@ def run(job, job_type: str | None, parent: str | None):
     if _provider is None:
         yield None
         return
-    attributes = {"spool.job.id": job.id, "spool.job.type": job_type or "", "spool.queue": job.origin}
+    job_type = job_type or (job.func_name or "").rpartition(".")[2]  # an internal job (a webhook's)
+    attributes = {"spool.job.id": job.id, "spool.job.type": job_type, "spool.queue": job.origin}
     try:
         with span(f"run {job_type}", kind="consumer", parent=parent, attributes=attributes) as current:
             yield current
