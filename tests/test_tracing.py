@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -20,9 +22,30 @@ from tests.helpers import wait_for
 OTEL_VARIABLES = [name for name in os.environ if name.startswith("OTEL_")]
 
 
+class Accept(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    """A plain HTTP webhook receiver that takes every delivery (http: the suite allows it)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
 def tracing_env(spans) -> dict:
     path = os.pathsep.join(filter(None, [str(ROOT / "tests" / "otel"), os.environ.get("PYTHONPATH")]))
     return {
+        "WEBHOOK_SECRET": "trace-test-secret",
         "OTEL_TRACES_EXPORTER": "spool_test_file",
         "OTEL_BSP_SCHEDULE_DELAY": "50",
         "PYTHONPATH": path,
@@ -34,14 +57,17 @@ def read_spans(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_one_trace_spans_the_request_its_enqueue_and_the_run_of_every_attempt(start_web, start_worker, tmp_path):
+def test_one_trace_spans_the_request_its_enqueue_and_every_run_of_the_job_and_its_webhook(
+    start_web, start_worker, tmp_path, receiver
+):
     pytest.importorskip("opentelemetry.instrumentation.flask", reason="pip install -r requirements-dev.txt")
     spans_file = tmp_path / "spans.jsonl"
     web = start_web(env=tracing_env(spans_file))
     worker = start_worker(env=tracing_env(spans_file))
     http = requests.Session()
     answer = http.post(
-        f"{web.url}/api/jobs", json={"type": "attempts", "params": {"marker_dir": str(tmp_path), "fail": 1}}
+        f"{web.url}/api/jobs",
+        json={"type": "attempts", "params": {"marker_dir": str(tmp_path), "fail": 1}, "webhook_url": receiver},
     )
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["id"]
@@ -50,9 +76,9 @@ def test_one_trace_spans_the_request_its_enqueue_and_the_run_of_every_attempt(st
     def traced():
         spans = read_spans(spans_file)
         runs = [s for s in spans if s["name"] == "run attempts"]
-        return len(runs) == 2 and spans
+        return len(runs) == 2 and any(s["name"] == "run send_webhook" for s in spans) and spans
 
-    spans = wait_for(traced, 30, "both attempts' run spans")
+    spans = wait_for(traced, 30, "both attempts' run spans and the webhook's")
     enqueue = next(s for s in spans if s["name"] == "enqueue attempts")
     request = next(s for s in spans if s["span_id"] == enqueue["parent_id"])
     runs = [s for s in spans if s["name"] == "run attempts"]
@@ -62,6 +88,8 @@ def test_one_trace_spans_the_request_its_enqueue_and_the_run_of_every_attempt(st
     assert {r["trace_id"] for r in runs} == {request["trace_id"]} == {enqueue["trace_id"]}
     assert all(r["service"] == "spool-worker" and r["kind"] == "CONSUMER" for r in runs)
     assert runs[0]["pid"] != runs[1]["pid"]  # each attempt in a work horse of its own
+    delivery = next(s for s in spans if s["name"] == "run send_webhook")
+    assert (delivery["trace_id"], delivery["parent_id"]) == (request["trace_id"], enqueue["span_id"])
     trace_id = request["trace_id"]
 
     def logged(process, **fields):

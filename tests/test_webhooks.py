@@ -16,6 +16,7 @@ from rq import Queue
 from jobs.core import keys, webhooks
 from jobs.core.job import SpoolJob
 from jobs.core.queue import queue
+from tests.clients import Api
 from tests.helpers import wait_for
 
 SECRET = "whsec-test-0123456789"
@@ -187,3 +188,14 @@ def test_without_a_webhook_secret_a_webhook_url_is_refused(make_app):
     response = client.post("/api/jobs", json={"type": "steps", "params": {}, "webhook_url": "https://example.com/"})
     assert response.status_code == 400
     assert "WEBHOOK_SECRET" in response.get_json()["error"]["fields"]["webhook_url"]
+
+
+def test_a_multipart_submit_s_webhook_url_is_checked_too(make_app):
+    client = make_app(WEBHOOK_SECRET=SECRET, ALLOW_PRIVATE_URLS=False).test_client()
+    api = Api(client)
+    data = {"type": "steps", "params": "{}", "webhook_url": "https://192.168.1.1/hook"}
+    response = client.post(
+        "/api/jobs", data=data, content_type="multipart/form-data", headers={"X-CSRFToken": api.csrf_token()}
+    )
+    assert response.status_code == 400
+    assert "non-public address" in response.get_json()["error"]["fields"]["webhook_url"]

@@ -180,8 +180,8 @@ def cancel(job: Job) -> str:
         except InvalidJobOperation:
             raise Conflict(f"The job is already {status.of(job)}.") from None
         events.publish_status(redis(), job.id, status.CANCELED)
-        webhooks.ended(redis(), job, status.CANCELED)
         cancel_dependents(job)
+        webhooks.ended(redis(), job, status.CANCELED)
         return status.CANCELED
     if now == status.STARTED:
         redis().set(keys.stop_key(job.id), 1, ex=settings().result_ttl)

@@ -94,13 +94,13 @@ class SpoolWorker(Worker):
                 tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
             events.publish_status(self.connection, job.id, now_status, tally=tally)
             jsonlog.transition(job, now_status)
-            webhooks.ended(self.connection, job, now_status)
             if now_status in (status.FAILED, status.STOPPED):
                 cancel_dependents(job)
             if now_status != status.STARTED:
                 limits.release(self.connection, job)
             if now_status == status.FINISHED and job.started_at and job.ended_at:
                 keys.record_run_time(self.connection, job.origin, (job.ended_at - job.started_at).total_seconds())
+            webhooks.ended(self.connection, job, now_status)
             return now_status
         except Exception:
             self.log.exception("could not publish the status of job %s", job.id)
