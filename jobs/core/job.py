@@ -23,7 +23,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
-from rq.utils import decode_redis_hash, now
+from rq.utils import decode_redis_hash, now, utcformat
 
 from jobs.core import catalogue, keys, payloads, reporter, tracing
 from jobs.core.exceptions import NotInCatalogue
@@ -104,9 +104,17 @@ class SpoolJob(Job):
 
     def set_status(self, status, pipeline=None) -> None:
         """RQ's status write, except that a job its owner asked to stop ends "stopped", never
-        "failed": RQ fails a job whose worker died, and a reader must not see it failed first."""
+        "failed": RQ fails a job whose worker died, and a reader must not see it failed first.
+
+        A job failed by RQ's cleanup of a dead worker's registry gets no end time from RQ; it
+        is written with the status (its last heartbeat: it may have run on a little after it),
+        so no reader sees a failed job that never ended.
+        """
         if status == JobStatus.FAILED and self.connection.exists(keys.stop_key(self.id)):
             status = JobStatus.STOPPED
+        if status in (JobStatus.FAILED, JobStatus.STOPPED) and self.ended_at is None:
+            self.ended_at = self.last_heartbeat or now()
+            (pipeline or self.connection).hset(self.key, "ended_at", utcformat(self.ended_at))
         super().set_status(status, pipeline=pipeline)
 
     def _execute(self):
