@@ -16,7 +16,8 @@ What it lacks is added around it, on the app:
   the owner's index); the app answers those two endpoints with views that go through
   `jobs.core.purge`, keeping its RQ_DASHBOARD_DISABLE_DELETE switch.
 - it has no roles: every request that is not a GET (requeue, delete, empty, compact) is
-  refused to observers with a 403, and an admin's is written to the audit log once it is done.
+  refused to observers with a 403, and an admin's is written to the audit log once it is done
+  (its answer's status "OK").
 - its pages put job fields into the DOM unescaped (underscore's `<%= %>`), so the JSON that
   feeds them is HTML-escaped, and a Content-Security-Policy allows only its own scripts.
 """
@@ -137,7 +138,8 @@ def _refuse_changes_to_observers():
 
 
 def _audit_change(response: Response) -> Response:
-    if _changes() and auth.is_admin() and response.status_code == 200 and request.endpoint in CHANGES:
+    done = response.is_json and (response.get_json(silent=True) or {}).get("status") == "OK"
+    if _changes() and done and request.endpoint in CHANGES and auth.is_admin():
         args = request.view_args or {}
         detail = args.get("registry_name") and f"registry {args['registry_name']}"
         audit.record(CHANGES[request.endpoint], target=args.get("job_id"), queue=args.get("queue_name"), detail=detail)

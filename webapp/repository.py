@@ -13,7 +13,7 @@ import time
 import uuid
 from datetime import datetime
 
-from flask import abort
+from flask import abort, after_this_request
 from redis.exceptions import RedisError
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
@@ -131,11 +131,17 @@ def get(job_id: str, owner: str) -> Job:
 
 def get_to_change(job_id: str, owner: str, action: str) -> Job:
     """The owner's job to stop or retry, as `get`; an operator's on someone else's job must be
-    an admin's (403 for an observer), and is written to the audit log."""
+    an admin's (403 for an observer), and is written to the audit log once it has been done."""
     job = get(job_id, owner)
     if Meta.of(job).owner != owner:
         auth.require_admin()
-        audit.record(action, target=job.id, queue=job.origin)
+
+        @after_this_request
+        def _audited(response):
+            if response.status_code < 400:  # a 409 (already over) changed nothing
+                audit.record(action, target=job.id, queue=job.origin)
+            return response
+
     return job
 
 
