@@ -11,7 +11,7 @@ import requests
 
 from tests.clients import OPERATOR_PASSWORD, Api, OperatorLogin
 from tests.test_dashboard import dashboard_csrf_token
-from tests.test_tokens import bearer, flask_cli
+from tests.test_tokens import bearer
 
 OBSERVER_PASSWORD = "a long observer password"
 REFUSED = "Observers may look but not change anything"
@@ -85,6 +85,8 @@ def test_an_observer_reads_everything_and_is_refused_every_change(app, api, work
         assert answer.status_code == 403 and REFUSED in answer.get_json()["error"]["message"], path
     assert api.job(running)["status"] == "started" and api.job(failed)["status"] == "failed"
     assert {e["action"] for e in audit_entries(watcher)} == {"sign-in"}
+    api.client.delete(f"/api/jobs/{running}")  # its owner may
+    api.wait_status(running, "stopped")
 
 
 def test_an_admin_named_by_the_proxy_changes_and_each_change_is_audited(app, api, worker):
@@ -119,12 +121,15 @@ def test_an_admin_named_by_the_proxy_changes_and_each_change_is_audited(app, api
     assert len(audit_entries(admin)) == len(done)
 
 
-def test_operator_tokens_have_roles_and_an_unknown_role_is_refused(app, api, redis):
-    unknown = flask_cli("create", "--role", "boss", "someone")
-    assert unknown.returncode == 2 and "--role" in unknown.stderr and "'observer'" in unknown.stderr
-    issued = {role: flask_cli("create", "--role", role, f"{role}-bot").stdout.strip() for role in ("observer", "admin")}
-    plain = flask_cli("create", "reports").stdout.strip()  # role "user" unless given
-    assert re.search(r"^reports\tuser\t", flask_cli("list").stdout, re.M)
+def test_operator_tokens_have_roles_and_an_unknown_role_is_refused(app, api):
+    def cli(*args: str):
+        return app.test_cli_runner().invoke(args=["tokens", *args])
+
+    unknown = cli("create", "--role", "boss", "someone")
+    assert unknown.exit_code == 2 and "--role" in unknown.output and "'observer'" in unknown.output
+    issued = {role: cli("create", "--role", role, f"{role}-bot").output.strip() for role in ("observer", "admin")}
+    plain = cli("create", "reports").output.strip()  # role "user" unless given
+    assert re.search(r"^reports\tuser\t", cli("list").output, re.M)
 
     someones = scheduled(api)
     client = app.test_client()
@@ -143,7 +148,7 @@ def test_operator_tokens_have_roles_and_an_unknown_role_is_refused(app, api, red
         ("token-create", entries[1]["operator"], "observer-bot"),
     ]
     assert entries[1]["operator"].startswith("cli:") and entries[1]["via"] == "cli"
-    assert flask_cli("revoke", "observer-bot").returncode == 0
+    assert cli("revoke", "observer-bot").exit_code == 0
     assert client.get("/api/ops/audit", headers=bearer(issued["observer"])).status_code == 401
     assert audit_entries(signed_in(app, OPERATOR_PASSWORD), action="token-revoke")[0]["target"] == "observer-bot"
 
