@@ -138,8 +138,10 @@ def _refuse_changes_to_observers():
 
 
 def _audit_change(response: Response) -> Response:
-    done = response.is_json and (response.get_json(silent=True) or {}).get("status") == "OK"
-    if _changes() and done and request.endpoint in CHANGES and auth.is_admin():
+    if not (_changes() and request.endpoint in CHANGES and response.is_json):
+        return response
+    answer = response.get_json(silent=True)
+    if isinstance(answer, dict) and answer.get("status") == "OK" and auth.is_admin():
         args = request.view_args or {}
         detail = args.get("registry_name") and f"registry {args['registry_name']}"
         audit.record(CHANGES[request.endpoint], target=args.get("job_id"), queue=args.get("queue_name"), detail=detail)
