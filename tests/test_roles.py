@@ -177,3 +177,10 @@ def test_a_real_server_maps_proxy_users_to_roles(start_web, redis):
     assert [(e["action"], e["operator"], e["role"], e["queue"]) for e in entries] == [
         ("requeue", "ann", "admin", "default")
     ]
+
+
+def test_a_new_observer_password_ends_only_the_observers_sign_ins(app):
+    watcher, admin = signed_in(app, OBSERVER_PASSWORD), signed_in(app, OPERATOR_PASSWORD)
+    app.config["OBSERVER_PASSWORD"] = "another long observer password"
+    assert watcher.get("/ops/jobs").status_code == 302
+    assert admin.get("/ops/jobs").status_code == 200
