@@ -38,3 +38,12 @@ def test_an_override_changes_the_shared_setting_everywhere_in_the_app(make_app):
     with app.app_context():
         assert (resources.settings().result_ttl, resources.settings().max_upload_mb) == (123, 1)
     assert app.config["MAX_CONTENT_LENGTH"] < 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("observer_password", "refused"),
+    [("short", "OBSERVER_PASSWORD is too weak"), (GOOD_PASSWORD, "OBSERVER_PASSWORD is the same")],
+)
+def test_production_refuses_a_weak_or_shared_observer_password(production, make_app, observer_password, refused):
+    with pytest.raises(RuntimeError, match=refused):
+        make_app(SECRET_KEY=GOOD_KEY, OPERATOR_PASSWORD=GOOD_PASSWORD, OBSERVER_PASSWORD=observer_password)

@@ -22,7 +22,7 @@ def test_the_user_pages_are_valid_html(client, finished_job, path):
     assert markup.errors(html) == [] and markup.unnamed(html) == []
 
 
-@pytest.mark.parametrize("path", ["/ops/jobs", "/ops/schedule"])
+@pytest.mark.parametrize("path", ["/ops/jobs", "/ops/schedule", "/ops/audit"])
 def test_the_operator_pages_are_valid_html(operator, finished_job, path):
     response = operator.get(path)
     assert response.status_code == 200

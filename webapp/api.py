@@ -10,8 +10,8 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 
 from jobs.core import catalogue, files, status, webhooks
 from jobs.core.exceptions import ParamsError, UnsafeUrl
-from webapp import confirmations, idempotency, repository, resources, snapshots, submission
-from webapp.auth import csrf, protect_api_call
+from webapp import audit, confirmations, idempotency, repository, resources, snapshots, submission
+from webapp.auth import csrf, is_operator, protect_api_call
 from webapp.errors import error_response
 from webapp.exceptions import Conflict, Unavailable
 from webapp.identity import owner_id
@@ -228,7 +228,7 @@ def job(job_id: str):
 @bp.delete("/jobs/<job_id>")
 def cancel(job_id: str):
     """Cancel a waiting job or stop a running one."""
-    job = repository.get(job_id, owner_id())
+    job = repository.get_to_change(job_id, owner_id(), "stop")
     try:
         heading_to = repository.cancel(job)
     except Conflict as exc:
@@ -240,7 +240,7 @@ def cancel(job_id: str):
 def retry(job_id: str):
     """Run a job again with the same parameters, as a new job."""
     try:
-        job = repository.resubmit(repository.get(job_id, owner_id()), owner=owner_id())
+        job = repository.resubmit(repository.get_to_change(job_id, owner_id(), "retry"), owner=owner_id())
     except Conflict as exc:
         return error_response(409, str(exc))
     return _accepted(job)
@@ -261,6 +261,19 @@ def job_file(job_id: str, name: str):
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.get("/ops/audit")
+def audit_log():
+    """List operators' actions, newest first, by operator, role, action and time."""
+    if not is_operator():
+        abort(403, description="Only operators may read the audit log: sign in, or use an operator token.")
+    try:
+        found = audit.filters(request.args)
+    except ParamsError as exc:
+        return error_response(400, "Some filters are not valid.", fields=exc.fields)
+    entries, after = audit.search(**found)
+    return {"entries": entries, "next": after}
 
 
 @bp.get("/openapi.json")

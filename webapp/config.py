@@ -26,7 +26,14 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     production = os.environ.get("SPOOL_ENV", "development") == "production"
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY") or None,
+        # The operators' secrets: an admin changes things, an observer only reads (webapp.auth).
         OPERATOR_PASSWORD=os.environ.get("OPERATOR_PASSWORD") or None,
+        OBSERVER_PASSWORD=os.environ.get("OBSERVER_PASSWORD") or None,
+        # Users a trusted proxy names (TRUSTED_USER_HEADER) who are operators without a password.
+        OPERATOR_USERS=_names("OPERATOR_USERS"),
+        OBSERVER_USERS=_names("OBSERVER_USERS"),
+        # How long the audit log keeps an operator's action.
+        AUDIT_RETENTION_DAYS=float(os.environ.get("AUDIT_RETENTION_DAYS", 90)),
         # How long an operator's sign-in lasts.
         OPERATOR_SESSION_SECONDS=8 * 3600,
         # The shared settings, by their upper-case names; an override of one changes it app-wide.
@@ -43,7 +50,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         # Admission limits (webapp.quotas); 0 turns one off.
         MAX_WAITING_PER_OWNER=int(os.environ.get("MAX_WAITING_PER_OWNER", 50)),
         MAX_NEW_OWNERS_PER_IP=int(os.environ.get("MAX_NEW_OWNERS_PER_IP", 30)),
-        QUOTA_EXEMPT_OWNERS=[o.strip() for o in os.environ.get("QUOTA_EXEMPT_OWNERS", "").split(",") if o.strip()],
+        QUOTA_EXEMPT_OWNERS=_names("QUOTA_EXEMPT_OWNERS"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
@@ -86,9 +93,16 @@ def load_config(app: Flask, overrides: dict | None) -> None:
             MIN_SECRET_KEY,
             "python -c 'import secrets; print(secrets.token_hex(32))'",
         )
-        _refuse_weak(
-            "OPERATOR_PASSWORD", app.config["OPERATOR_PASSWORD"], MIN_OPERATOR_PASSWORD, "a passphrase of several words"
-        )
+        for name in ("OPERATOR_PASSWORD", "OBSERVER_PASSWORD"):
+            if app.config[name]:
+                _refuse_weak(name, app.config[name], MIN_OPERATOR_PASSWORD, "a passphrase of several words")
+    if app.config["OBSERVER_PASSWORD"] and app.config["OBSERVER_PASSWORD"] == app.config["OPERATOR_PASSWORD"]:
+        raise RuntimeError("OBSERVER_PASSWORD is the same as OPERATOR_PASSWORD: give observers a secret of their own")
+
+
+def _names(variable: str) -> list[str]:
+    """A comma-separated list from the environment, blanks dropped."""
+    return [n.strip() for n in os.environ.get(variable, "").split(",") if n.strip()]
 
 
 # Production refuses shorter ones: a session key anyone can guess signs anyone's session,

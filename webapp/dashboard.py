@@ -15,6 +15,9 @@ What it lacks is added around it, on the app:
   ran on and re-created its hash, ownerless) nor touches Spool's keys (log, files, uploads,
   the owner's index); the app answers those two endpoints with views that go through
   `jobs.core.purge`, keeping its RQ_DASHBOARD_DISABLE_DELETE switch.
+- it has no roles: every request that is not a GET (requeue, delete, empty, compact) is
+  refused to observers with a 403, and an admin's is written to the audit log once it is done
+  (its answer's status "OK").
 - its pages put job fields into the DOM unescaped (underscore's `<%= %>`), so the JSON that
   feeds them is HTML-escaped, and a Content-Security-Policy allows only its own scripts.
 """
@@ -34,7 +37,7 @@ from rq.serializers import JSONSerializer
 from rq_dashboard import web
 
 from jobs.core import events, purge, status
-from webapp import repository, resources
+from webapp import audit, auth, repository, resources
 
 # Endpoints whose JSON its templates insert as HTML without escaping.
 UNESCAPED_JSON = frozenset({"rq_dashboard.job_info", "rq_dashboard.list_workers", "rq_dashboard.list_queues"})
@@ -52,6 +55,8 @@ def init_app(app: Flask) -> None:
     app.view_functions["rq_dashboard.delete_job_view"] = _delete_one
     app.view_functions["rq_dashboard.empty_queue"] = _empty
     app.before_request(_refuse_state_change_by_get)
+    app.before_request(_refuse_changes_to_observers)
+    app.after_request(_audit_change)
     app.after_request(_harden)
 
 
@@ -109,6 +114,38 @@ def _empty(queue_name: str, registry_name: str):
 def _refuse_state_change_by_get():
     if request.endpoint == "rq_dashboard.requeue_all" and request.method != "POST":
         abort(405, description="Requeueing changes state: it takes a POST from the dashboard.")
+
+
+# Its endpoints that change state, and the audit log's name for each.
+CHANGES = {
+    "rq_dashboard.requeue_job_view": "requeue",
+    "rq_dashboard.requeue_all": "requeue",
+    "rq_dashboard.delete_job_view": "delete",
+    "rq_dashboard.empty_queue": "empty-queue",
+    "rq_dashboard.compact_queue": "compact-queue",
+}
+
+
+def _changes() -> bool:
+    return request.blueprint == "rq_dashboard" and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def _refuse_changes_to_observers():
+    # After auth's guard, so only an operator gets here; its scripts read JSON answers.
+    if _changes() and auth.is_operator() and not auth.is_admin():
+        return {"error": {"code": "forbidden", "message": auth.OBSERVERS_REFUSED}}, 403, NO_STORE
+    return None
+
+
+def _audit_change(response: Response) -> Response:
+    if not (_changes() and request.endpoint in CHANGES and response.is_json):
+        return response
+    answer = response.get_json(silent=True)
+    if isinstance(answer, dict) and answer.get("status") == "OK" and auth.is_admin():
+        args = request.view_args or {}
+        detail = args.get("registry_name") and f"registry {args['registry_name']}"
+        audit.record(CHANGES[request.endpoint], target=args.get("job_id"), queue=args.get("queue_name"), detail=detail)
+    return response
 
 
 def _escaped(value):

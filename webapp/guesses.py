@@ -1,6 +1,6 @@
 """Slowing down guesses at the operator password, per client and per door.
 
-    guesses.check(password, "sign-in")   # True, False, or 429 with Retry-After
+    guesses.check(password, "sign-in")   # "admin", "observer", None, or 429 with Retry-After
 
 An address (the client's, believed from trusted proxies only: see webapp.proxies) may miss
 TRIES times; after that each further try must wait a delay that doubles with every miss, up to
@@ -47,8 +47,9 @@ return '0'
 """
 
 
-def check(given: str, door: str) -> bool:
-    """Compare with OPERATOR_PASSWORD in constant time; no password set means no operators.
+def check(given: str, door: str) -> str | None:
+    """The role whose password (OPERATOR_PASSWORD, OBSERVER_PASSWORD) this is, compared in
+    constant time, or None; a role without a password cannot be signed in to.
 
     Raises:
         TooManyRequests: the client must wait before its next try (Retry-After says how long).
@@ -65,8 +66,9 @@ def check(given: str, door: str) -> bool:
             "Too many wrong operator passwords from this address; try again in a little while.",
             retry_after=max(1, math.ceil(wait)),
         )
-    expected = current_app.config["OPERATOR_PASSWORD"]
-    if expected and hmac.compare_digest(given.encode(), expected.encode()):
-        connection.delete(record)
-        return True
-    return False
+    for role, setting in (("admin", "OPERATOR_PASSWORD"), ("observer", "OBSERVER_PASSWORD")):
+        expected = current_app.config[setting]
+        if expected and hmac.compare_digest(given.encode(), expected.encode()):
+            connection.delete(record)
+            return role
+    return None

@@ -50,20 +50,10 @@ def init_app(app: Flask) -> None:
         return {"who": who, "kept_elsewhere": _anonymous_jobs(who)}
 
 
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header.startswith("Bearer ") else None
-
-
 def _token_owner() -> str | None:
     """The owner named by the request's bearer token, or None without one; 401 for a bad one."""
-    if "token_owner" not in g:
-        token = _bearer()
-        name = tokens.resolve(token) if token is not None else None
-        if token is not None and name is None:
-            abort(401, description="The bearer token is not valid (revoked, or never issued).")
-        g.token_owner = tokens.owner_of(name) if name else None
-    return g.token_owner
+    token = tokens.of_request()
+    return tokens.owner_of(token.name) if token else None
 
 
 def _header(name: str | None) -> str | None:
@@ -95,6 +85,12 @@ def _from_proxy() -> Identity | None:
     if email is not None and not EMAIL.fullmatch(email):
         abort(400, description=f"The {config['TRUSTED_EMAIL_HEADER']} header is not an email address.")
     return Identity(f"user:{user}", user, email)
+
+
+def proxy_user() -> str | None:
+    """The user a trusted proxy names, or None (400 for a malformed header)."""
+    found = _from_proxy()
+    return found.name if found else None
 
 
 def _from_loader() -> Identity | None:
@@ -133,7 +129,7 @@ def _new_anonymous_owner() -> str | None:
 
 
 def _give_browser_an_owner() -> None:
-    if request.blueprint not in OWNED_BLUEPRINTS or _bearer() is not None:
+    if request.blueprint not in OWNED_BLUEPRINTS or tokens.bearer() is not None:
         return
     if identity().owner is None:
         _new_anonymous_owner()

@@ -1,5 +1,5 @@
-"""Prometheus metrics at /metrics, for operators (signed in, or HTTP Basic with the operator
-password, which is what a Prometheus scrape config sends).
+"""Prometheus metrics at /metrics, for operators of either role (signed in, or HTTP Basic with
+either role's password, which is what a Prometheus scrape config sends).
 
 Every series is the whole deployment's, whichever web process answers the scrape: queues,
 jobs and workers are read from Redis at scrape time; sockets open are summed over the live
@@ -116,7 +116,7 @@ def metrics():
     """Expose queue, job, worker and socket metrics in the Prometheus text format."""
     if not _authorised():
         return Response(
-            "Operators only: sign in, or use HTTP Basic with the operator password.\n",
+            "Operators only: sign in, or use HTTP Basic with an operator password.\n",
             401,
             {"WWW-Authenticate": 'Basic realm="spool metrics"', "Content-Type": "text/plain"},
         )

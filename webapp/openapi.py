@@ -7,6 +7,7 @@ email) are read from where they are enforced, so the description cannot drift fr
 from __future__ import annotations
 
 from jobs.core import catalogue, status, webhooks
+from webapp.openapi_operators import AUDIT_ENTRY, operator_paths
 from webapp.openapi_schemas import ACCEPTED, ERROR, JOB, JOB_TYPE, START, SUMMARY, error, ok, over_quota
 from webapp.repository import LAST_PAGE, MAX_PER_PAGE
 from webapp.resources import settings
@@ -77,6 +78,7 @@ def openapi_spec() -> dict:
         "JobSummary": SUMMARY,
         "Job": JOB,
         "JobType": JOB_TYPE,
+        "AuditEntry": AUDIT_ENTRY,
         **{f"Submit_{jt.name}": _submission(jt) for jt in job_types if _json_submittable(jt)},
     }
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -207,6 +209,7 @@ def openapi_spec() -> dict:
                     "parameters": [job_id],
                     "responses": {
                         **ok("Canceled or stopping", ref("JobAccepted"), "202"),
+                        "403": error("An observer's call on someone else's job: only admins change those"),
                         **not_found,
                         "409": error("Already over"),
                     },
@@ -240,12 +243,14 @@ def openapi_spec() -> dict:
                     "responses": {
                         **ok("Accepted", ref("JobAccepted"), "202"),
                         "400": error("Called with a cookie but no X-CSRFToken header (CSRF)"),
+                        "403": error("An observer's call on someone else's job: only admins change those"),
                         **not_found,
                         "409": error("Type gone"),
                         "429": over_quota(),
                     },
                 }
             },
+            **operator_paths(),
         },
         "components": {
             "schemas": schemas,

@@ -1,7 +1,9 @@
-"""Operator pages under /ops: sign-in, every user's jobs (search, stop), the periodic schedule.
+"""Operator pages under /ops: sign-in, every user's jobs (search, stop), the periodic schedule,
+the audit log.
 
-Everything here but the sign-in page needs a signed-in operator (see auth._guard_operator_pages);
-rq-dashboard at /rq covers queues, workers and requeueing failed jobs.
+Everything here but the sign-in page needs an operator (see auth._guard_operator_pages), and
+what changes anything an admin (`@auth.admin_required`); rq-dashboard at /rq covers queues,
+workers and requeueing failed jobs.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from rq import Queue
 from rq.cron import CronScheduler, get_cron_job_ids
 from rq.serializers import JSONSerializer
+from werkzeug.exceptions import HTTPException
 
 from jobs.core import status
+from jobs.core.exceptions import ParamsError
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from webapp import auth, guesses, repository, resources, snapshots
+from webapp import audit, auth, guesses, repository, resources, snapshots
+from webapp.errors import error_response
 from webapp.exceptions import Conflict
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -28,7 +33,10 @@ SHOWN = 200
 
 @bp.app_context_processor
 def operator_flag():
-    return {"is_operator": auth.is_operator()}
+    try:
+        return {"is_operator": auth.is_operator(), "is_admin": auth.is_admin()}
+    except HTTPException:  # a bad bearer token, while its 401 page is drawn
+        return {"is_operator": False, "is_admin": False}
 
 
 @bp.after_request
@@ -47,12 +55,15 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in as an operator with OPERATOR_PASSWORD."""
-    enabled = bool(current_app.config["OPERATOR_PASSWORD"])
+    """Sign in as an operator with OPERATOR_PASSWORD (admin) or OBSERVER_PASSWORD (observer)."""
+    enabled = any(current_app.config[name] for name in auth.PASSWORDS.values())
     if request.method == "POST":
-        if guesses.check(request.form.get("password", ""), "sign-in"):
-            auth.sign_in_operator()
+        role = guesses.check(request.form.get("password", ""), "sign-in")
+        if role:
+            auth.sign_in_operator(role)
+            audit.record("sign-in", who=auth.Operator(role, role, "password"))
             return redirect(_safe_next(request.form.get("next")), code=303)
+        audit.record("sign-in-failed", who=None)
         return render_template("ops/login.html", enabled=enabled, failed=True, next=request.form.get("next")), 401
     return render_template("ops/login.html", enabled=enabled, failed=False, next=request.args.get("next"))
 
@@ -60,6 +71,7 @@ def login():
 @bp.post("/logout")
 def logout():
     """Sign out of the operator pages."""
+    audit.record("sign-out")
     auth.sign_out_operator()
     return redirect(url_for("pages.index"), code=303)
 
@@ -120,6 +132,7 @@ def jobs():
 
 
 @bp.post("/jobs/<job_id>/stop")
+@auth.admin_required
 def stop(job_id: str):
     """Cancel a waiting job or stop a running one, whoever owns it."""
     job = repository.fetch(job_id) or abort(404, description="There is no such job.")
@@ -127,6 +140,7 @@ def stop(job_id: str):
         repository.cancel(job)
     except Conflict as exc:
         abort(409, description=str(exc))
+    audit.record("stop", target=job.id, queue=job.origin)
     return redirect(url_for("ops.jobs", job_id=job_id), code=303)
 
 
@@ -160,3 +174,18 @@ def schedule_entries() -> list[dict]:
 def schedule():
     """Show the periodic schedule with each entry's next and last run."""
     return render_template("ops/schedule.html", entries=schedule_entries())
+
+
+@bp.get("/audit")
+def audit_log():
+    """Show what operators did, newest first, searchable by operator, role, action and time."""
+    try:
+        found = audit.filters(request.args)
+    except ParamsError as exc:
+        return error_response(400, "Some filters are not valid.", fields=exc.fields)
+    entries, after = audit.search(**found)
+    shown = {k: request.args.get(k, "").strip() for k in ("operator", "role", "action", "since", "until")}
+    older = url_for("ops.audit_log", **{k: v for k, v in shown.items() if v}, before=after) if after else None
+    return render_template(
+        "ops/audit.html", entries=entries, filters=shown, actions=audit.ACTIONS, roles=audit.ROLES, older=older
+    )

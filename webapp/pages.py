@@ -8,7 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 
 from jobs.core import catalogue, status
 from jobs.core.exceptions import ParamsError
+from jobs.core.keys import Meta
 from webapp import confirmations, present, repository, resources, snapshots, submission
+from webapp.auth import is_admin
 from webapp.errors import retry_later
 from webapp.exceptions import Conflict, OverQuota, Unavailable
 from webapp.identity import anonymous_owner, current_owner, identity, owner_id
@@ -120,16 +122,19 @@ def jobs():
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     """Show a job live: progress, log, then its result or error."""
-    snapshot = snapshots.snapshot(repository.get(job_id, owner_id()))
+    job = repository.get(job_id, owner_id())
+    snapshot = snapshots.snapshot(job)
     job_type = catalogue.public().get(snapshot["type"] or "")
-    return render_template("job.html", job=snapshot, job_type=job_type, now=time.time())
+    # An observer looking at someone else's job is shown no button it would be refused.
+    may_change = Meta.of(job).owner == current_owner() or is_admin()
+    return render_template("job.html", job=snapshot, job_type=job_type, now=time.time(), may_change=may_change)
 
 
 @bp.post("/jobs/<job_id>/cancel")
 def cancel(job_id: str):
     """Cancel a waiting job or stop a running one."""
     try:
-        repository.cancel(repository.get(job_id, owner_id()))
+        repository.cancel(repository.get_to_change(job_id, owner_id(), "stop"))
     except Conflict:
         pass  # it ended meanwhile; the page shows how
     return redirect(url_for("pages.job", job_id=job_id), code=303)
@@ -139,7 +144,7 @@ def cancel(job_id: str):
 def retry(job_id: str):
     """Run a job again with the same values."""
     try:
-        job = repository.resubmit(repository.get(job_id, owner_id()), owner=owner_id())
+        job = repository.resubmit(repository.get_to_change(job_id, owner_id(), "retry"), owner=owner_id())
     except Conflict as exc:
         abort(409, description=str(exc))
     return redirect(url_for("pages.job", job_id=job.id), code=303)

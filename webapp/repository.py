@@ -13,7 +13,7 @@ import time
 import uuid
 from datetime import datetime
 
-from flask import abort
+from flask import abort, after_this_request
 from redis.exceptions import RedisError
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
@@ -24,7 +24,7 @@ from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from webapp import auth, logs, quotas
+from webapp import audit, auth, logs, quotas
 from webapp.exceptions import Conflict
 from webapp.resources import queue, redis, settings
 
@@ -134,6 +134,22 @@ def get(job_id: str, owner: str) -> Job:
     job = fetch(job_id)
     if job is None or (Meta.of(job).owner != owner and not auth.is_operator()):
         abort(404, description="There is no such job, or it is not yours.")
+    return job
+
+
+def get_to_change(job_id: str, owner: str, action: str) -> Job:
+    """The owner's job to stop or retry, as `get`; an operator's on someone else's job must be
+    an admin's (403 for an observer), and is written to the audit log once it has been done."""
+    job = get(job_id, owner)
+    if Meta.of(job).owner != owner:
+        auth.require_admin()
+
+        @after_this_request
+        def _audited(response):
+            if response.status_code < 400:  # a 409 (already over) changed nothing
+                audit.record(action, target=job.id, queue=job.origin)
+            return response
+
     return job
 
 

@@ -19,8 +19,11 @@ SEQ_FIELD = "spool_seq"
 TOKENS_BY_HASH = PREFIX + "tokens:by-hash"
 TOKENS_BY_NAME = PREFIX + "tokens:by-name"
 OWNER_PREFIX = PREFIX + "owner:"
+# The operators' audit log: a stream whose ids are the times of their actions.
+AUDIT = PREFIX + "audit"
 
 __all__ = [
+    "AUDIT",
     "CHANNEL_PATTERN",
     "CHANNEL_PREFIX",
     "DURATIONS",
