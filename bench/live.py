@@ -12,6 +12,7 @@ them all. Clients run in several processes (`bench.wsclient`), whose CPU is repo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -225,8 +226,14 @@ def _spread(s: dict, key: str) -> str:
 
 def _limit(s: dict) -> str:
     """Whether the clients, not the server, may be what the latencies measure."""
+    used = s["web_cores"] + s["client_cores"]
+    cores = os.cpu_count() or 1
     if s["busiest_client_max"] >= 0.8:
         return f"client-bound: a client process used up to {s['busiest_client_max']:.2f} of a core"
+    if used < 0.5 * cores:
+        # Neither the server nor a client was busy, yet the latencies are what they are: the
+        # machine's other work (its load average is in the header) held both back.
+        return f"neither bound: web and clients used {used:.2f} of {cores} cores; the machine was busy elsewhere"
     return f"not client-bound: the busiest client process used at most {s['busiest_client_max']:.2f} of a core"
 
 
