@@ -22,6 +22,7 @@ PACKAGES = (
     "pydantic",
     "torch",
     "sentence-transformers",
+    "onnxruntime",
     "flask-socketio",
     "gevent-websocket",
 )

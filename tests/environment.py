@@ -28,4 +28,9 @@ os.environ.update(
     SECRET_KEY="test-secret",
     # Workers serve the default queue unless a test names others; only "ml" loads the model.
     QUEUES="default",
+    # The model is exported from the weights a package ships: a test that reached a model hub fails.
+    HF_HUB_OFFLINE="1",
+    TRANSFORMERS_OFFLINE="1",
+    # Kept between runs (the export takes a while), keyed by its format inside.
+    MODEL_CACHE_DIR=str(ROOT / "var" / "models"),
 )

@@ -27,6 +27,9 @@ CODE = ["The Python function returns a list", "Compile the program and fix the b
 
 @pytest.fixture(scope="module")
 def ml_worker(redis_server):
+    from jobs.builtin.texts import onnx_encoder
+
+    onnx_encoder.ensure_export()  # a cold cache's export would outlast the wait for the worker
     worker = WorkerProcess("ml").wait_ready()
     yield worker
     worker.stop()

