@@ -17,3 +17,11 @@ class ParamsError(ValueError):
 
 class FileTooLarge(ValueError):
     """A file over the configured `max_upload_mb`."""
+
+
+class WaitingForParts(Exception):  # noqa: N818 (a signal to the worker, not an error)
+    """Raised by `fan_out` in a job's first run, once its parts are enqueued: the job now waits."""
+
+
+class PartFailed(Exception):
+    """A part of a fanned-out job failed for good, so the job cannot be merged."""

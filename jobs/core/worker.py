@@ -20,7 +20,9 @@ What happens to a job when things go wrong, all through RQ's own machinery:
 - Redis goes away: the worker keeps the job running and its heartbeats resume when Redis is back.
 
 A job that ends stopped, failed or canceled takes the jobs that depend on it along: they are
-canceled (RQ would leave them deferred forever) and the status of each is published.
+canceled (RQ would leave them deferred forever) and the status of each is published. A job
+that fanned out (jobs.core.fanout) leaves its worker while its parts run; when it ends badly
+its parts are stopped, and a part that fails for good fails its job.
 Jobs run at least once: a job whose worker vanished mid-way runs again from the start.
 """
 
@@ -38,10 +40,10 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, jsonlog, keys, limits, measures, status
+from jobs.core import events, fair, fanout, jsonlog, keys, limits, measures, status
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
-from jobs.core.job import SpoolJob
+from jobs.core.job import AwaitParts, SpoolJob
 from jobs.core.keys import Meta
 from jobs.core.queue import SpoolQueue
 
@@ -96,6 +98,7 @@ class SpoolWorker(Worker):
             jsonlog.transition(job, now_status)
             if now_status in (status.FAILED, status.STOPPED):
                 cancel_dependents(job)
+                fanout.ended(self.connection, job, now_status)
             if now_status != status.STARTED:
                 limits.release(self.connection, job)
             if now_status == status.FINISHED and job.started_at and job.ended_at:
@@ -215,5 +218,13 @@ class SpoolWorker(Worker):
         self._announce(job, self._record_end(job))
 
     def handle_job_retry(self, job, queue, retry, started_job_registry, execution):
-        super().handle_job_retry(job, queue, retry, started_job_registry, execution)
+        if isinstance(retry, AwaitParts):
+            # The job fanned out and is deferred on its parts already (in the transaction that
+            # enqueued them, so a part that ends at once finds it waiting): only this
+            # execution ends; RQ enqueues the job again when its last part ends.
+            with self.connection.pipeline() as pipe:
+                self.cleanup_execution(job, pipeline=pipe)
+                pipe.execute()
+        else:
+            super().handle_job_retry(job, queue, retry, started_job_registry, execution)
         self._announce(job)
