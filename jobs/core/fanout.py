@@ -44,11 +44,10 @@ from rq.job import Job
 from rq.registry import DeferredJobRegistry
 from rq.serializers import JSONSerializer
 
-from jobs.core import catalogue, events, keys, reporter, status
+from jobs.core import catalogue, events, keys, parts, reporter, status
 from jobs.core.exceptions import NotInCatalogue, PartFailed, WaitingForParts
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from jobs.core.parts import part_ids
 from jobs.core.queue import queue
 
 MAX_PARTS = 1000
@@ -91,7 +90,7 @@ def _spread(job: Job, part: Callable, items: list, kwargs: dict, partial: bool) 
         raise ValueError(f"fan_out takes 1 to {MAX_PARTS} items, not {len(items)}")
     meta = Meta.of(job)
     count = len(items)
-    ids = part_ids(job.id, count)
+    ids = parts.part_ids(job.id, count)
     job.meta["fan_out"] = {"parts": count, "partial": partial}
     job.meta[keys.WAITING_FOR] = f"its {count} parts to run on the workers"
     ttl = job.result_ttl if job.result_ttl is not None else None
@@ -131,12 +130,12 @@ def _wait_on(job: Job, ids: list[str], pipe) -> None:
 def _gather(job: Job, plan: dict, merge: Callable | None):
     """The job's run after its parts: merge their results, or fail naming the part that did."""
     count, partial = plan["parts"], plan.get("partial", False)
-    ids = part_ids(job.id, count)
-    parts = job.fetch_many(ids, connection=job.connection, serializer=JSONSerializer)
-    states = [status.of(p) if p is not None else None for p in parts]
+    ids = parts.part_ids(job.id, count)
+    found = SpoolJob.fetch_many(ids, connection=job.connection, serializer=JSONSerializer)
+    states = [status.of(p) if p is not None else None for p in found]
     missing = [
         (i, p)
-        for i, (p, s) in enumerate(zip(parts, states, strict=True))
+        for i, (p, s) in enumerate(zip(found, states, strict=True))
         if s in status.TERMINAL - {status.FINISHED} or p is None
     ]
     if missing and not partial:
@@ -148,7 +147,7 @@ def _gather(job: Job, plan: dict, merge: Callable | None):
         _wait_again(job, [i for i, s in zip(ids, states, strict=True) if s in status.ACTIVE])
         raise WaitingForParts(job.id)
     job.meta.pop(keys.WAITING_FOR, None)
-    results = [p.return_value() if s == status.FINISHED else None for p, s in zip(parts, states, strict=True)]
+    results = [p.return_value() if s == status.FINISHED else None for p, s in zip(found, states, strict=True)]
     reporter.progress(count, count, f"{count - len(missing)} of {count} parts done; merged")
     merged = merge(results) if merge else results
     if missing and isinstance(merged, dict):
@@ -190,7 +189,7 @@ def cancel_parts(connection, parent: Job) -> None:
     if not plan:
         return
     for part in SpoolJob.fetch_many(
-        part_ids(parent.id, plan["parts"]), connection=connection, serializer=JSONSerializer
+        parts.part_ids(parent.id, plan["parts"]), connection=connection, serializer=JSONSerializer
     ):
         if part is None:
             continue
@@ -207,6 +206,7 @@ def cancel_parts(connection, parent: Job) -> None:
                 send_stop_job_command(connection, part.id, serializer=JSONSerializer)
             except InvalidJobOperation:  # between workers: the stop key ends it when it is handled
                 pass
+    parts.publish_counts(connection, parent.id)
 
 
 def ended(connection, job: Job, now_status: str) -> None:
@@ -232,7 +232,7 @@ def ended(connection, job: Job, now_status: str) -> None:
 def _wake(connection, parent: Job) -> bool:
     """Enqueue a deferred parent now, taking it off its parts' dependents first, so that RQ,
     when a later part ends, does not enqueue it a second time (its transactions WATCH those sets)."""
-    dependents = [Job.dependents_key_for(i) for i in part_ids(parent.id, Meta.of(parent).fan_out["parts"])]
+    dependents = [Job.dependents_key_for(i) for i in parts.part_ids(parent.id, Meta.of(parent).fan_out["parts"])]
     target = queue(parent.origin, connection)
     with connection.pipeline() as pipe:
         while True:

@@ -4,6 +4,7 @@ their parent's, and how many are done, running, waiting or failed.
     parts.part_ids(job_id, 3)                 # ["<id>-part-1", "<id>-part-2", "<id>-part-3"]
     parts.roll_up(pipe, parent_id, 0, 5, 10)  # part 1 is half done
     parts.summary(connection, job)            # {"total", "done", "running", "waiting", "failed", "progress"}
+    parts.publish_counts(connection, parent_id)   # a "parts" event on the parent, after a part moved
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from redis.commands.core import Script
 from rq.job import Job
 
-from jobs.core import keys, status
+from jobs.core import events, keys, status
 from jobs.core.keys import Meta
 
 
@@ -69,18 +70,31 @@ def roll_up(client, parent_id: str, index: int, done: float, total: float | None
     )
 
 
+def counts(connection, job_id: str, count: int) -> dict:
+    """How many of a job's parts are done, running, waiting and failed (or canceled, or gone)."""
+    states = keys.statuses(connection, part_ids(job_id, count))
+    return {
+        "total": count,
+        "done": sum(s == status.FINISHED for s in states),
+        "running": sum(s == status.STARTED for s in states),
+        "waiting": sum(s in status.WAITING for s in states),
+        "failed": sum(s is None or s in status.ENDED_BADLY for s in states),
+    }
+
+
 def summary(connection, job: Job) -> dict | None:
     """A fanned-out job's parts by state, and its rolled-up progress: None for other jobs."""
     plan = Meta.of(job).fan_out
     if not plan:
         return None
-    states = keys.statuses(connection, part_ids(job.id, plan["parts"]))
     state = connection.hget(keys.parts_progress_key(job.id), "state")
-    return {
-        "total": plan["parts"],
-        "done": sum(s == status.FINISHED for s in states),
-        "running": sum(s == status.STARTED for s in states),
-        "waiting": sum(s in status.WAITING for s in states),
-        "failed": sum(s is None or s in status.ENDED_BADLY for s in states),
-        "progress": json.loads(state) if state else None,
-    }
+    return {**counts(connection, job.id, plan["parts"]), "progress": json.loads(state) if state else None}
+
+
+def publish_counts(connection, parent_id: str) -> None:
+    """Send the parent's watchers a `{"type": "parts", ...}` event with its parts' counts, after a
+    part's status changed."""
+    raw = connection.hget(keys.job_key(parent_id), "meta")
+    plan = (json.loads(raw) if raw else {}).get("fan_out")
+    if plan:
+        events.publish(connection, parent_id, {"type": "parts", **counts(connection, parent_id, plan["parts"])})

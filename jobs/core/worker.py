@@ -40,7 +40,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, fanout, jsonlog, keys, limits, measures, status
+from jobs.core import events, fair, fanout, jsonlog, keys, limits, measures, parts, status
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import AwaitParts, SpoolJob
@@ -95,6 +95,8 @@ class SpoolWorker(Worker):
                 seconds = (job.ended_at - job.started_at).total_seconds()
                 tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
             events.publish_status(self.connection, job.id, now_status, tally=tally)
+            if Meta.of(job).parent:
+                parts.publish_counts(self.connection, Meta.of(job).parent)
             jsonlog.transition(job, now_status)
             if now_status in (status.FAILED, status.STOPPED):
                 cancel_dependents(job)
