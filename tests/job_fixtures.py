@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,6 +12,7 @@ from pydantic import Field
 from rq import Retry, get_current_job
 
 from jobs import Backoff, Upload, attach, emit, fan_out, job, log, open_upload, progress
+from jobs.core.exceptions import WaitingForParts
 
 # The smallest valid PNG: one transparent pixel.
 PNG_1X1 = bytes.fromhex(
@@ -247,3 +249,12 @@ def fan_squares(n: int = 4, marker_dir: str = "", gate: str = "", bad: int = -1,
     emit(columns=["n", "square"])
     options = {"marker_dir": marker_dir, "gate": gate, "bad": bad}
     return fan_out(square, range(n), merge=_count_merge, partial=partial, kwargs=options)
+
+
+@job(title="Fan out, then die", timeout=60)
+def fan_then_die(n: int = 2) -> dict:
+    """Fan out, then kill the work horse before it can tell its worker the job is waiting."""
+    try:
+        return fan_out(square, range(n), merge=_count_merge)
+    except WaitingForParts:
+        os.kill(os.getpid(), signal.SIGKILL)

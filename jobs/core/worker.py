@@ -214,6 +214,13 @@ class SpoolWorker(Worker):
         self._announce(job, status.FINISHED)
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
+        if not self.is_horse and status.of(job) == status.DEFERRED:
+            # Its horse died after the job fanned out (jobs.core.fanout), before it let the job
+            # go: the job is waiting for its parts, not failed. Only this execution ends.
+            with self.connection.pipeline() as pipe:
+                self.cleanup_execution(job, pipeline=pipe)
+                pipe.execute()
+            return
         if self._interruption and not self.is_horse:
             exc_string, self._interruption = f"WorkerShutdown: {self._interruption}", None
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=exc_string)

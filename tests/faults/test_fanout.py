@@ -26,3 +26,9 @@ def test_a_part_whose_worker_was_killed_is_retried_and_the_job_merges_once(api, 
     assert len(retried) == 1 and len(markers(marks)) == 5
     assert redis.get(f"test:merges:{job_id}") == b"1"
     assert survivor.process.poll() is None
+
+
+def test_a_job_whose_horse_dies_just_after_it_fanned_out_still_waits_and_merges(api, worker):
+    finished = api.wait_status(api.submit("fan_then_die", n=2), "finished", "failed")
+    assert finished["status"] == "finished", finished["error"]
+    assert finished["result"] == {"squares": [[0, 0], [1, 1]], "merges": 1}
