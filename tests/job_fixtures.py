@@ -252,9 +252,12 @@ def fan_squares(n: int = 4, marker_dir: str = "", gate: str = "", bad: int = -1,
 
 
 @job(title="Fan out, then die", timeout=60)
-def fan_then_die(n: int = 2) -> dict:
-    """Fan out, then kill the work horse before it can tell its worker the job is waiting."""
+def fan_then_die(n: int = 2, whole_worker: bool = False) -> dict:
+    """Fan out, then kill the work horse (or its whole worker) before it can tell its worker the
+    job is waiting."""
     try:
         return fan_out(square, range(n), merge=_count_merge)
     except WaitingForParts:
+        if whole_worker:
+            os.kill(os.getppid(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

@@ -197,6 +197,7 @@ class SpoolWorker(Worker):
         stopping = [job_id for job_id in lapsed if self.connection.exists(keys.stop_key(job_id))]
         for job_id in stopping:
             keys.forbid_retries(self.connection, job_id)
+        lapsed = self._keep_waiting(lapsed)
         super().clean_registries()
         for job in self.job_class.fetch_many(lapsed, connection=self.connection, serializer=self.serializer):
             if job is None:
@@ -204,6 +205,20 @@ class SpoolWorker(Worker):
             now_status = self._record_end(job, job.last_heartbeat)
             if now_status != status.STARTED:
                 self._announce(job, now_status)
+
+    def _keep_waiting(self, lapsed: list[str]) -> list[str]:
+        """Take out of the started registries the lapsed jobs that fanned out just before their
+        worker died (jobs.core.fanout): they wait for their parts and were not abandoned.
+        Return the other lapsed jobs."""
+        waiting = {
+            i for i, s in zip(lapsed, keys.statuses(self.connection, lapsed), strict=True) if s == status.DEFERRED
+        }
+        for q in self.queues if waiting else ():
+            registry = q.started_job_registry
+            members = [m for m in self.connection.zrange(registry.key, 0, -1) if registry.parse_job_id(m) in waiting]
+            if members:
+                self.connection.zrem(registry.key, *members)
+        return [i for i in lapsed if i not in waiting]
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)

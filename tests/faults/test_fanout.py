@@ -3,6 +3,8 @@
 import os
 import signal
 
+import pytest
+
 from tests.helpers import markers, wait_for
 from tests.processes import gone
 
@@ -28,7 +30,13 @@ def test_a_part_whose_worker_was_killed_is_retried_and_the_job_merges_once(api, 
     assert survivor.process.poll() is None
 
 
-def test_a_job_whose_horse_dies_just_after_it_fanned_out_still_waits_and_merges(api, worker):
-    finished = api.wait_status(api.submit("fan_then_die", n=2), "finished", "failed")
+@pytest.mark.parametrize("whole_worker", [False, True], ids=["its horse", "its whole worker"])
+def test_a_job_whose_worker_dies_just_after_it_fanned_out_still_waits_and_merges(api, fast_worker, whole_worker):
+    doomed = fast_worker()
+    job_id = api.submit("fan_then_die", n=2, whole_worker=whole_worker)
+    if whole_worker:
+        wait_for(lambda: doomed.process.poll() is not None, 30, "the worker to die")
+        fast_worker()  # a survivor finds the job's heartbeat lapsed: it is waiting, not abandoned
+    finished = api.wait_status(job_id, "finished", "failed", timeout=60)
     assert finished["status"] == "finished", finished["error"]
     assert finished["result"] == {"squares": [[0, 0], [1, 1]], "merges": 1}
