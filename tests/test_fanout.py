@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.core import parts
+from jobs.core import keys, parts, purge
 from tests.helpers import markers, wait_for
 
 SQUARES = [[i, i * i] for i in range(30)]
@@ -60,7 +60,7 @@ def test_a_part_failing_for_good_fails_the_job_naming_it_and_the_rest_are_cancel
     assert redis.get(f"test:merges:{job_id}") is None
 
 
-def test_with_partial_the_merge_runs_on_what_succeeded_and_says_what_is_missing(api, worker):
+def test_with_partial_the_merge_runs_on_what_succeeded_and_says_what_is_missing(api, worker, redis):
     job_id = api.submit("fan_squares", n=3, bad=1, partial=True)
     finished = api.wait_status(job_id, "finished", "failed")
     assert finished["status"] == "finished", finished["error"]
@@ -70,6 +70,9 @@ def test_with_partial_the_merge_runs_on_what_succeeded_and_says_what_is_missing(
         "missing": [{"part": 2, "error": "ValueError: 1 is a bad number"}],
     }
     assert finished["parts"]["failed"] == 1
+    # Deleting the job (the dashboard's Delete) deletes its parts with it.
+    assert purge.stop_and_purge(redis, job_id)
+    assert not any(keys.existing(redis, [job_id, *parts.part_ids(job_id, 3)]))
 
 
 def test_canceling_a_fanned_out_job_stops_every_part_and_no_merge_runs(api, start_worker, tmp_path, redis):
