@@ -21,8 +21,8 @@ def test_a_waiting_job_holds_no_worker_and_shows_its_parts_rows_and_bar(api, wor
     gate = tmp_path / "gate"
     job_id = api.submit("fan_squares", n=3, gate=str(gate), marker_dir=str(_marks(tmp_path)))
     # One worker: the parts can run only because the job left it while waiting for them.
-    wait_for(lambda: markers(tmp_path / "marks") == ["part-0-attempt-1"], 30, "the first part to start")
-    waiting = api.job(job_id)
+    waiting = wait_for(lambda: (s := api.job(job_id))["progress"] and s, 30, "the first part to report")
+    assert markers(tmp_path / "marks") == ["part-0-attempt-1"]
     assert waiting["status"] == "deferred"
     assert waiting["parts"] == {"total": 3, "done": 0, "running": 1, "waiting": 2, "failed": 0}
     assert waiting["progress"]["total"] == 3 and waiting["progress"]["percent"] == 0

@@ -65,7 +65,8 @@ def fan_out(
     `merge(results)` (the list of results itself without `merge`), results in the items' order.
 
     `part` is a job type (`@job(..., internal=True)`), whose queue, timeout and retry policy
-    its parts get. Outside a worker, the parts run here, one after another.
+    its parts get; items and kwargs are JSON-simple. A job fans out once, as its last act.
+    Outside a worker, the parts run here, one after another.
     """
     kwargs = kwargs or {}
     job = get_current_job()
@@ -93,7 +94,7 @@ def _spread(job: Job, part: Callable, items: list, kwargs: dict, partial: bool) 
     ids = parts.part_ids(job.id, count)
     job.meta["fan_out"] = {"parts": count, "partial": partial}
     job.meta[keys.WAITING_FOR] = f"its {count} parts to run on the workers"
-    ttl = job.result_ttl if job.result_ttl is not None else None
+    ttl = job.result_ttl
     target = queue(part_type.queue, job.connection)
     with job.connection.pipeline() as pipe:
         pipe.multi()  # RQ's enqueue_call expects a pipeline it is given to be in a transaction
