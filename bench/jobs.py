@@ -8,7 +8,7 @@ import time
 
 from rq import Retry, get_current_job
 
-from jobs import job, log, progress
+from jobs import emit, job, log, progress
 
 
 @job(title="Nothing", timeout=30)
@@ -36,6 +36,19 @@ def tight(calls: int = 1_000_000, seconds: float = 2.0) -> dict:
     while not rounds or time.perf_counter() - start < seconds:
         for i in range(calls):
             progress(i + 1, calls)
+        rounds += 1
+    elapsed = time.perf_counter() - start
+    return {"ns_per_call": elapsed * 1e9 / (calls * rounds), "loop_ended": time.time()}
+
+
+@job(title="Tight emit loop", timeout=600)
+def tight_emit(calls: int = 200_000, seconds: float = 2.0) -> dict:
+    """Call emit() `calls` times in a tight loop (a named value replaced), again until `seconds` pass."""
+    start = time.perf_counter()
+    rounds = 0
+    while not rounds or time.perf_counter() - start < seconds:
+        for i in range(calls):
+            emit(values={"n": i + 1})
         rounds += 1
     elapsed = time.perf_counter() - start
     return {"ns_per_call": elapsed * 1e9 / (calls * rounds), "loop_ended": time.time()}

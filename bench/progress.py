@@ -1,10 +1,12 @@
-"""progress(): the cost of a call in a tight loop, and how many Redis writes it makes.
+"""progress() and emit(): the cost of a call in a tight loop, and how many Redis writes it makes.
 
 In a real work horse (`python worker.py`), a job calls progress() in rounds of 10^6 calls
 for a few seconds and times its own loop. A subscriber counts the job's progress events
 (one Redis write each) in the busiest second while the loop ran, and the job's stored
 meta must hold the very last update, written as the job ends. The baseline is the
-naive writer, `job.save_meta()` on every call, measured against the same Redis.
+naive writer, `job.save_meta()` on every call, measured against the same Redis. emit() is
+measured the same way (a named value replaced on every call, its output events counted as
+they arrive), against progress() in the same run.
 """
 
 from __future__ import annotations
@@ -65,11 +67,36 @@ def in_worker(stack: Stack, calls: int, seconds: float) -> dict:
     }
 
 
+EMIT_CALLS = 200_000
+
+
+def emit_in_worker(stack: Stack, calls: int, seconds: float) -> dict:
+    pubsub = stack.redis.pubsub()
+    pubsub.psubscribe(keys.CHANNEL_PATTERN)
+    job = queue("default", stack.redis).enqueue("bench.jobs.tight_emit", kwargs={"calls": calls, "seconds": seconds})
+    arrivals = []
+    while job.get_status(refresh=True) not in ("finished", "failed"):
+        while (message := pubsub.get_message(timeout=0.05)) is not None:
+            if message["type"] == "pmessage" and events.parse_message(message["data"])[1]["type"] == "output":
+                arrivals.append(time.time())
+    pubsub.close()
+    if job.get_status() != "finished":
+        raise RuntimeError(f"the emit loop failed: {job.latest_result().exc_string}")
+    result = job.return_value()
+    _seq, _log, output = keys.stream_state(stack.redis, job.id)
+    return {
+        "us_per_call": result["ns_per_call"] / 1000,
+        "busiest": busiest_second(sorted(a for a in arrivals if a <= result["loop_ended"])),
+        "last_delivered": output["values"].get("n") == calls,
+    }
+
+
 def run(quick: bool) -> list[Figure]:
     reps, seconds = (3, 1.0) if quick else (3, 3.0)
     with Stack() as stack:
         stack.worker("default")
         runs = [in_worker(stack, CALLS, seconds) for _ in range(reps)]
+        emits = [emit_in_worker(stack, EMIT_CALLS, seconds) for _ in range(reps)]
         naive = median(naive_save_meta(stack, 2000) for _ in range(3))
     cost = median(r["us_per_call"] for r in runs)
     writes = max(r["busiest"] for r in runs)
@@ -101,4 +128,32 @@ def run(quick: bool) -> list[Figure]:
             target="all",
             ok=delivered == reps,
         ),
+        *_emit_figures(emits, cost, reps, seconds),
+    ]
+
+
+def _emit_figures(emits: list[dict], progress_cost: float, reps: int, seconds: float) -> list[Figure]:
+    cost = median(r["us_per_call"] for r in emits)
+    writes = max(r["busiest"] for r in emits)
+    delivered = sum(r["last_delivered"] for r in emits)
+    return [
+        Figure(
+            "emit(): cost per call in a tight loop in a work horse",
+            cost,
+            "µs",
+            progress_cost,
+            "progress() per call",
+            "≤ 5 µs",
+            cost <= 5,
+            "a named value replaced on every call",
+        ),
+        Figure(
+            "emit(): Redis writes in the busiest second of a job (worst run)",
+            writes,
+            "/s",
+            target="≤ 10/s",
+            ok=writes <= 10,
+            note=f"{seconds:.0f}-second loops",
+        ),
+        Figure("emit(): last value stored", delivered, f"of {reps} runs", target="all", ok=delivered == reps),
     ]

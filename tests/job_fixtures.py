@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 from rq import Retry, get_current_job
 
-from jobs import Backoff, Upload, attach, emit, job, log, open_upload, progress
+from jobs import Backoff, Upload, attach, emit, fan_out, job, log, open_upload, progress
+from jobs.core.exceptions import WaitingForParts
 
 # The smallest valid PNG: one transparent pixel.
 PNG_1X1 = bytes.fromhex(
@@ -224,3 +226,45 @@ def emitter(rows: int = 5, pause: float = 0.0, word: str = "", big_text: int = 0
 def modules_loaded(prefix: str) -> list[str]:
     """List the modules this work horse (and so its worker) has loaded under a top-level name."""
     return sorted(name for name in sys.modules if name.split(".")[0] == prefix)
+
+
+@job(title="Square", internal=True, timeout=60, retry=Retry(max=1, enqueue_at_front=True))
+def square(i: int, marker_dir: str = "", gate: str = "", bad: int = -1) -> list[int]:
+    """Square one number as a part: mark each attempt, fail at once on `bad`, else wait for the gate."""
+    if marker_dir:
+        attempt = 1 + len(list(Path(marker_dir).glob(f"part-{i}-attempt-*")))
+        Path(marker_dir, f"part-{i}-attempt-{attempt}").touch()
+    if i == bad:
+        raise ValueError(f"{i} is a bad number")
+    progress(0, 2, "squaring")
+    while gate and not Path(gate).exists():
+        time.sleep(0.02)
+    emit(row=[i, i * i])
+    progress(2, 2)
+    return [i, i * i]
+
+
+def _count_merge(results: list) -> dict:
+    current = get_current_job()
+    merges = current.connection.incr(f"test:merges:{current.id}")
+    return {"squares": results, "merges": merges}
+
+
+@job(title="Fan out squares", timeout=60)
+def fan_squares(n: int = 4, marker_dir: str = "", gate: str = "", bad: int = -1, partial: bool = False) -> dict:
+    """Square 0..n-1, one part each, over the workers."""
+    emit(columns=["n", "square"])
+    options = {"marker_dir": marker_dir, "gate": gate, "bad": bad}
+    return fan_out(square, range(n), merge=_count_merge, partial=partial, kwargs=options)
+
+
+@job(title="Fan out, then die", timeout=60)
+def fan_then_die(n: int = 2, whole_worker: bool = False) -> dict:
+    """Fan out, then kill the work horse (or its whole worker) before it can tell its worker the
+    job is waiting."""
+    try:
+        return fan_out(square, range(n), merge=_count_merge)
+    except WaitingForParts:
+        if whole_worker:
+            os.kill(os.getppid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)

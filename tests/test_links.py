@@ -63,6 +63,8 @@ class Site(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.in_flight -= 1
             self._send(200, b"held")
+        elif self.path.startswith("/n/"):
+            self._send(200, b"n")
         elif self.path == "/to-other-host":
             self._redirect(f"http://127.0.0.2:{self.server.server_port}/ok")
 
@@ -145,6 +147,20 @@ def test_link_check_reports_each_url_through_a_worker(client, api, worker, site)
     (csv_file,) = snapshot["files"]
     table = list(csv.reader(io.StringIO(client.get(csv_file["url"]).get_data(as_text=True))))
     assert table[0] == columns and len(table) == 10
+
+
+def test_a_long_list_is_checked_in_parts_over_the_workers_and_kept_in_its_order(api, start_worker, site):
+    start_worker(), start_worker()
+    urls = [f"{site.url}/n/{i}" for i in range(links.FAN_OUT_OVER + 50)]
+    job_id = api.submit("check_links", urls=urls, concurrency=16, retries=0)
+    snapshot = api.wait_status(job_id, "finished", "failed", timeout=120)
+    assert snapshot["status"] == "finished", snapshot["error"]
+    assert snapshot["parts"]["total"] == snapshot["parts"]["done"] == -(-len(urls) // links.CHUNK)
+    assert [row[0] for row in snapshot["result"]["table"]["rows"]] == urls
+    assert snapshot["result"]["ok"] == len(urls) and snapshot["result"]["broken"] == 0
+    # Every part emitted its rows into the job as they were checked.
+    assert sorted(row[0] for row in snapshot["output"]["rows"]) == sorted(urls)
+    assert [f["name"] for f in snapshot["files"]] == ["links.csv"]
 
 
 def test_no_more_requests_run_at_once_than_the_job_allows(site):

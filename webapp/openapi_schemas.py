@@ -128,6 +128,17 @@ JOB = {
             "format": "date-time",
             "description": "When the running job's worker heartbeat lapsed, if it has",
         },
+        "parts": {
+            "type": ["object", "null"],
+            "description": "A job spread over the workers (fan_out): how many of its parts are in each state",
+            "properties": {
+                name: {"type": "integer", "minimum": 0} for name in ("total", "done", "running", "waiting", "failed")
+            },
+        },
+        "parent": {
+            "type": ["string", "null"],
+            "description": "For a part of a fanned-out job, the id of that job",
+        },
     },
 }
 # Run later: one or the other; a time without a zone is UTC.

@@ -19,7 +19,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, events, keys, notify, status, tracing, webhooks
+from jobs.core import catalogue, events, fanout, keys, notify, status, tracing, webhooks
 from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
@@ -197,6 +197,7 @@ def cancel(job: Job) -> str:
             raise Conflict(f"The job is already {status.of(job)}.") from None
         events.publish_status(redis(), job.id, status.CANCELED)
         cancel_dependents(job)
+        fanout.cancel_parts(redis(), job)
         webhooks.ended(redis(), job, status.CANCELED)
         return status.CANCELED
     if now == status.STARTED:

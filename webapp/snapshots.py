@@ -34,5 +34,6 @@ def summary(job: Job) -> dict:
         "progress": meta.progress,
         "created_at": iso(job.created_at),
         "ended_at": iso(job.ended_at),
+        "parent": meta.parent,
         "urls": {"self": f"/api/jobs/{job.id}", "page": f"/jobs/{job.id}"},
     }

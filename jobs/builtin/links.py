@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from pydantic import Field
 
-from jobs import UnsafeUrl, attach, csv_text, emit, job, log, progress, resolve_url, settings
+from jobs import Backoff, UnsafeUrl, attach, csv_text, emit, fan_out, job, log, progress, resolve_url, settings
 from jobs.builtin.deadline import Deadline, pool_within
 from jobs.builtin.exceptions import Permanent, Refused, Transient
 
@@ -27,6 +27,9 @@ READ_CHUNK = 64 * 1024
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "Spool link checker"
+# A check of more URLs than this is spread over the workers, CHUNK URLs a part.
+FAN_OUT_OVER = 300
+CHUNK = 100
 
 
 @dataclass
@@ -197,24 +200,39 @@ def check_links(
 ) -> dict:
     """Check that links answer: status, redirects, time and size of each."""
     unique = list(dict.fromkeys(u.strip() for u in urls if u.strip()))
+    options = {"concurrency": concurrency, "timeout_s": timeout_s, "max_redirects": max_redirects, "retries": retries}
+    if len(unique) > FAN_OUT_OVER:  # spread over the workers, a chunk a part
+        chunks = [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
+        return fan_out(check_chunk, chunks, merge=merged, kwargs=options)
+    return merged([check_chunk(unique, **options)])
+
+
+@job(title="Check a chunk of links", internal=True, timeout="30m", retry=Backoff(2, first=2))
+def check_chunk(urls: list[str], concurrency: int, timeout_s: float, max_redirects: int, retries: int) -> dict:
+    """Check some links concurrently, emitting each row as it is checked; return the rows in order."""
     results: dict[str, Outcome] = {}
-    progress(0, len(unique), "starting")
+    progress(0, len(urls), "starting")
     emit(columns=COLUMNS)  # rows fill in as checks end; the result's table keeps the input's order
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="link") as pool:
-        futures = {pool.submit(check_one, url, timeout_s, max_redirects, retries): url for url in unique}
+        futures = {pool.submit(check_one, url, timeout_s, max_redirects, retries): url for url in urls}
         for future in as_completed(futures):
             outcome = future.result()
             results[outcome.url] = outcome
             emit(row=outcome.row())
-            progress(len(results), len(unique), f"checked {len(results)} of {len(unique)}")
+            progress(len(results), len(urls), f"checked {len(results)} of {len(urls)}")
             if not outcome.ok:
                 log(f"{outcome.url}: {outcome.error or outcome.status}")
-    rows = [results[url].row() for url in unique]
+    return {"rows": [results[url].row() for url in urls], "broken": sum(1 for o in results.values() if not o.ok)}
+
+
+def merged(chunks: list[dict]) -> dict:
+    """The whole check's result from its chunks' rows, in the input's order."""
+    rows = [row for chunk in chunks for row in chunk["rows"]]
     attach("links.csv", csv_text(COLUMNS, rows), "text/csv")
-    broken = sum(1 for o in results.values() if not o.ok)
+    broken = sum(chunk["broken"] for chunk in chunks)
     return {
-        "checked": len(unique),
-        "ok": len(unique) - broken,
+        "checked": len(rows),
+        "ok": len(rows) - broken,
         "broken": broken,
         "table": {"columns": COLUMNS, "rows": rows},
     }

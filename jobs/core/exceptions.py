@@ -21,3 +21,11 @@ class FileTooLarge(ValueError):
 
 class UnsafeUrl(ValueError):
     """A URL Spool will not send a request to: its scheme, or an address that is not public."""
+
+
+class WaitingForParts(Exception):  # noqa: N818 (a signal to the worker, not an error)
+    """Raised by `fan_out` in a job's first run, once its parts are enqueued: the job now waits."""
+
+
+class PartFailed(Exception):
+    """A part of a fanned-out job failed for good, so the job cannot be merged."""

@@ -20,15 +20,24 @@ import logging
 from datetime import timedelta
 
 from rq import Queue
-from rq.job import Job, JobStatus
+from rq.job import Job, JobStatus, Retry
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import decode_redis_hash, now, utcformat
 
 from jobs.core import catalogue, keys, payloads, reporter, tracing
-from jobs.core.exceptions import NotInCatalogue
+from jobs.core.exceptions import NotInCatalogue, WaitingForParts
 
 log = logging.getLogger(__name__)
+
+
+class AwaitParts(Retry):
+    """What a job that fanned out hands its worker: it now waits for its parts (jobs.core.fanout)
+    without holding the worker. RQ passes a returned `Retry` to the worker's retry handler,
+    which for this one only lets the job go, leaving it deferred."""
+
+    def __init__(self):
+        super().__init__(max=1)
 
 
 class SpoolJob(Job):
@@ -120,9 +129,13 @@ class SpoolJob(Job):
     def _execute(self):
         meta = keys.Meta.of(self)
         with tracing.run(self, meta.type, meta.traceparent):
-            reporter.start(self)
+            running = reporter.start(self)
             try:
-                return super()._execute()
+                result = super()._execute()
+                running.finished()
+                return result
+            except WaitingForParts:
+                return AwaitParts()
             finally:
                 reporter.finish()
 

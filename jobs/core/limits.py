@@ -58,7 +58,8 @@ def limits_of(job: Job) -> list[tuple[str, int]]:
     meta = Meta.of(job)
     found = []
     cap = settings.max_running_per_owner
-    if cap > 0 and meta.owner and not meta.owner.startswith(UNCAPPED_OWNER_PREFIX):
+    # A fanned-out job's parts are that one job's work: the owner's cap counts the job, not them.
+    if cap > 0 and meta.owner and not meta.owner.startswith(UNCAPPED_OWNER_PREFIX) and meta.parent is None:
         found.append((f"owner:{meta.owner}", cap))
     try:
         func_name = job.func_name

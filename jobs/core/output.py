@@ -61,7 +61,8 @@ class Output:
         self._lock = threading.Lock()
         self.rows: list[list] = []
         self.text: list[str] = []
-        self.values: dict[str, str] = {}
+        # Named values as given: encoded when taken, a few times a second, not on every call.
+        self.values: dict[str, object] = {}
         self.columns: list[str] | None = None
         self.kept_rows = 0
         self.kept_text = 0
@@ -104,7 +105,7 @@ class Output:
                     notes += self._cut("values", f"output: over {MAX_VALUES} named values; further names are not kept")
                     continue
                 self.names.add(name)
-                self.values[name] = _value(value)
+                self.values[name] = value
         return notes
 
     def _cut(self, kind: str, note: str) -> list[str]:
@@ -122,12 +123,13 @@ class Output:
                 return None
             rows, self.rows = self.rows[:MAX_ROWS_PER_EVENT], self.rows[MAX_ROWS_PER_EVENT:]
             text, self.text = "".join(self.text), []
-            values, self.values = self.values, {}
+            given, self.values = self.values, {}
             columns, self.columns = self.columns, None
             reset, self.fresh = self.fresh, False
             truncated = self.truncated and not self._truncation_sent and not self.rows
             self._truncation_sent = self._truncation_sent or truncated
-            self._taken = (rows, text, values, columns, reset, truncated)
+            self._taken = (rows, text, given, columns, reset, truncated)
+        values = {name: _value(value) for name, value in given.items()}
         event: dict = {"type": "output"}
         if reset:
             event["reset"] = True

@@ -5,7 +5,8 @@
 A job owns RQ's hash and results (deleted by RQ's `Job.delete`), and Spool's keys named after
 it (its log, result files and their index, stop flag, mail markers: `keys.job_keys`), the
 uploads its parameters name, its entries in its owner's index and waiting set, its place in
-its queue's fair order and in any concurrency limit. Housekeeping sweeps what a
+its queue's fair order and in any concurrency limit, and the parts it fanned out (each purged
+the same way, after all were stopped at once). Housekeeping sweeps what a
 job left behind when it vanished some other way (see jobs.core.housekeeping).
 """
 
@@ -19,7 +20,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.results import Result
 from rq.serializers import JSONSerializer
 
-from jobs.core import catalogue, keys, limits, status
+from jobs.core import catalogue, fanout, keys, limits, parts, status
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
 
@@ -64,6 +65,11 @@ def stop_and_purge(connection: Redis, job_id: str) -> bool:
     job = _fetch(connection, job_id)
     if job is None:
         return False
+    plan = Meta.of(job).fan_out
+    if plan:
+        fanout.cancel_parts(connection, job)
+        for part_id in parts.part_ids(job_id, plan["parts"]):
+            stop_and_purge(connection, part_id)
     if status.of(job) == status.STARTED:
         try:
             send_stop_job_command(connection, job_id, serializer=JSONSerializer)

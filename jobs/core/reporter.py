@@ -11,6 +11,9 @@ it has been idle, then at most every `settings.progress_interval` seconds, so an
 after a quiet spell is seen in a millisecond and a flood costs a few writes a second. The
 last update is always written when the job ends. Outside a worker (a plain function
 call) both do nothing.
+
+A part of a fanned-out job (jobs.core.fanout) reports into its parent: its log lines and
+output are the parent's, and its progress is rolled into the parent's bar.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import threading
 import time
 
-from jobs.core import events, files
+from jobs.core import events, files, parts
 from jobs.core.bounds import bounded
 from jobs.core.config import settings
 from jobs.core.output import Output
@@ -42,6 +45,12 @@ class Reporter:
         self._sent: tuple | None = None
         self._lines: list[str] = []
         self.output = Output()
+        meta = job.meta if isinstance(job.meta, dict) else {}
+        # A part writes to its parent; neither it nor a fanned-out job's merge run (whose parts
+        # have written its output) clears the output that earlier runs left.
+        self.target = meta.get("parent") or job.id
+        self.part: int | None = meta.get("part") if "parent" in meta else None
+        self.output.fresh = not (meta.get("parent") or meta.get("fan_out"))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -95,17 +104,13 @@ class Reporter:
         connection = self.job.connection
         with connection.pipeline(transaction=False) as pipe:
             for line in lines:
-                events.publish(connection, self.job.id, {"type": "log", "line": line}, log_line=line, pipeline=pipe)
+                events.publish(connection, self.target, {"type": "log", "line": line}, log_line=line, pipeline=pipe)
             if pending is not None and pending is not self._sent:
-                state = self._state(*pending)
-                self.job.meta["progress"] = state
-                events.publish(
-                    connection, self.job.id, {"type": "progress", **state}, meta=self.job.meta, pipeline=pipe
-                )
+                self._progress(pending, pipe)
             taken = self.output.take(files.kept_for(self.job))
             if taken is not None:
                 store, event = taken
-                events.publish(connection, self.job.id, event, output=store, pipeline=pipe)
+                events.publish(connection, self.target, event, output=store, pipeline=pipe)
             try:
                 pipe.execute()
             except Exception:
@@ -113,6 +118,22 @@ class Reporter:
                     self.output.give_back()
                 raise
         self._sent = pending
+
+    def _progress(self, pending: tuple, pipe) -> None:
+        if self.part is not None:
+            done, total, _message = pending
+            parts.roll_up(pipe, self.target, self.part, done, total, files.kept_for(self.job))
+            return
+        state = self._state(*pending)
+        self.job.meta["progress"] = state
+        events.publish(
+            self.job.connection, self.job.id, {"type": "progress", **state}, meta=self.job.meta, pipeline=pipe
+        )
+
+    def finished(self) -> None:
+        """The job's function returned: a part counts whole in its parent's bar."""
+        if self.part is not None:
+            self.pending = (1, 1, None)
 
     def _state(self, done: float, total: float | None, message: str | None) -> dict:
         elapsed = time.monotonic() - self.started

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from rq import Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, files, keys, status
+from jobs.core import catalogue, files, keys, parts, status
 from jobs.core.catalogue import JobType
 from jobs.core.keys import Meta
 from jobs.core.queue import queue
@@ -115,6 +116,11 @@ def snapshot(job: Job, *, operator: bool = False) -> dict:
             error["detail"] = error["detail"].splitlines()[-1]
     base = f"/api/jobs/{job.id}"
     stalled_since = _stalled_since(job, state)
+    job_parts = parts.summary(connection, job)
+    if job_parts and state == status.DEFERRED and job_parts["progress"]:
+        meta = replace(meta, progress=job_parts["progress"])  # the parts' bar while they run
+    if job_parts and state == status.CANCELED:
+        error["message"] = "The job was canceled; its parts were stopped."
     return {
         "id": job.id,
         "type": meta.type,
@@ -135,6 +141,8 @@ def snapshot(job: Job, *, operator: bool = False) -> dict:
         "scheduled_for": _scheduled_for(job) if state == status.SCHEDULED else None,
         **line_place(job, state),
         "waiting_for": meta.waiting_for if state == status.DEFERRED else None,
+        "parts": None if job_parts is None else {k: v for k, v in job_parts.items() if k != "progress"},
+        "parent": meta.parent,
         "stalled": stalled_since is not None,
         "stalled_since": stalled_since,
         "files": [{**f, "url": f"{base}/files/{f['name']}"} for f in files.listing(connection, job.id)],

@@ -20,7 +20,9 @@ What happens to a job when things go wrong, all through RQ's own machinery:
 - Redis goes away: the worker keeps the job running and its heartbeats resume when Redis is back.
 
 A job that ends stopped, failed or canceled takes the jobs that depend on it along: they are
-canceled (RQ would leave them deferred forever) and the status of each is published.
+canceled (RQ would leave them deferred forever) and the status of each is published. A job
+that fanned out (jobs.core.fanout) leaves its worker while its parts run; when it ends badly
+its parts are stopped, and a part that fails for good fails its job.
 Jobs run at least once: a job whose worker vanished mid-way runs again from the start.
 """
 
@@ -38,10 +40,10 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, jsonlog, keys, limits, measures, status, webhooks
+from jobs.core import events, fair, fanout, jsonlog, keys, limits, measures, parts, status, webhooks
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
-from jobs.core.job import SpoolJob
+from jobs.core.job import AwaitParts, SpoolJob
 from jobs.core.keys import Meta
 from jobs.core.queue import SpoolQueue
 
@@ -93,9 +95,12 @@ class SpoolWorker(Worker):
                 seconds = (job.ended_at - job.started_at).total_seconds()
                 tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
             events.publish_status(self.connection, job.id, now_status, tally=tally)
+            if Meta.of(job).parent:
+                parts.publish_counts(self.connection, Meta.of(job).parent)
             jsonlog.transition(job, now_status)
             if now_status in (status.FAILED, status.STOPPED):
                 cancel_dependents(job)
+                fanout.ended(self.connection, job, now_status)
             if now_status != status.STARTED:
                 limits.release(self.connection, job)
             if now_status == status.FINISHED and job.started_at and job.ended_at:
@@ -193,6 +198,7 @@ class SpoolWorker(Worker):
         stopping = [job_id for job_id in lapsed if self.connection.exists(keys.stop_key(job_id))]
         for job_id in stopping:
             keys.forbid_retries(self.connection, job_id)
+        lapsed = self._keep_waiting(lapsed)
         super().clean_registries()
         for job in self.job_class.fetch_many(lapsed, connection=self.connection, serializer=self.serializer):
             if job is None:
@@ -200,6 +206,20 @@ class SpoolWorker(Worker):
             now_status = self._record_end(job, job.last_heartbeat)
             if now_status != status.STARTED:
                 self._announce(job, now_status)
+
+    def _keep_waiting(self, lapsed: list[str]) -> list[str]:
+        """Take out of the started registries the lapsed jobs that fanned out just before their
+        worker died (jobs.core.fanout): they wait for their parts and were not abandoned.
+        Return the other lapsed jobs."""
+        waiting = {
+            i for i, s in zip(lapsed, keys.statuses(self.connection, lapsed), strict=True) if s == status.DEFERRED
+        }
+        for q in self.queues if waiting else ():
+            registry = q.started_job_registry
+            members = [m for m in self.connection.zrange(registry.key, 0, -1) if registry.parse_job_id(m) in waiting]
+            if members:
+                self.connection.zrem(registry.key, *members)
+        return [i for i in lapsed if i not in waiting]
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)
@@ -210,11 +230,26 @@ class SpoolWorker(Worker):
         self._announce(job, status.FINISHED)
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
+        if not self.is_horse and status.of(job) == status.DEFERRED:
+            # Its horse died after the job fanned out (jobs.core.fanout), before it let the job
+            # go: the job is waiting for its parts, not failed. Only this execution ends.
+            with self.connection.pipeline() as pipe:
+                self.cleanup_execution(job, pipeline=pipe)
+                pipe.execute()
+            return
         if self._interruption and not self.is_horse:
             exc_string, self._interruption = f"WorkerShutdown: {self._interruption}", None
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=exc_string)
         self._announce(job, self._record_end(job))
 
     def handle_job_retry(self, job, queue, retry, started_job_registry, execution):
-        super().handle_job_retry(job, queue, retry, started_job_registry, execution)
+        if isinstance(retry, AwaitParts):
+            # The job fanned out and is deferred on its parts already (in the transaction that
+            # enqueued them, so a part that ends at once finds it waiting): only this
+            # execution ends; RQ enqueues the job again when its last part ends.
+            with self.connection.pipeline() as pipe:
+                self.cleanup_execution(job, pipeline=pipe)
+                pipe.execute()
+        else:
+            super().handle_job_retry(job, queue, retry, started_job_registry, execution)
         self._announce(job)

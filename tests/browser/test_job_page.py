@@ -195,3 +195,17 @@ def test_emitted_markup_is_shown_as_text(page, worker, tmp_path):
     expect(page.locator("#output img")).to_have_count(0)
     gate.touch()
     expect(page.locator("#result-text")).to_contain_text("<img src=x")
+
+
+def test_a_fanned_out_job_shows_its_parts_and_one_bar_while_they_run(page, worker, tmp_path):
+    gate, marks = tmp_path / "gate", tmp_path / "marks"
+    marks.mkdir()
+    job_id = submit(page, "fan_squares", n=3, gate=str(gate), marker_dir=str(marks))
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator("#parts")).to_have_text("Parts: 0 done, 1 running, 2 waiting, 0 failed (of 3).")
+    expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "0")
+    gate.touch()
+    expect(page.locator("#parts")).to_have_text("Parts: 3 done, 0 running, 0 waiting, 0 failed (of 3).")
+    expect(page.locator("#status")).to_have_text("Done")
+    expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#output-table tbody tr")).to_have_count(3)  # each part's row, in the job's table

@@ -226,6 +226,7 @@
       setProgress(s.progress);
       if (s.log) showLog(s.log, false);
       if (window.SpoolOutput) window.SpoolOutput.set(s.output); // what the job emitted so far
+      if (window.SpoolParts) window.SpoolParts.set(s.parts); // a fanned-out job's parts
       if (typeof s.seq === "number") lastSeq = Math.max(lastSeq, s.seq);
       if (TERMINAL.includes(s.status)) finish();
     }
@@ -238,6 +239,7 @@
       if (msg.type === "progress") setProgress(msg);
       else if (msg.type === "log") showLog([msg.line], true);
       else if (msg.type === "output" && window.SpoolOutput) window.SpoolOutput.add(msg);
+      else if (msg.type === "parts" && window.SpoolParts) window.SpoolParts.set(msg);
       else if (msg.type === "status") {
         setStatus(msg.status);
         if (TERMINAL.includes(msg.status)) finish();

@@ -38,9 +38,27 @@ class Meta:
     progress: Progress | None = None
     # What a job parked by a concurrency limit waits for, in words (see jobs.core.limits).
     waiting_for: str | None = None
+    # A part of a fanned-out job: its parent's id and its index among the parts; and on the
+    # parent, once it has fanned out, {"parts": how many, "partial": merge what succeeded}
+    # (see jobs.core.fanout).
+    parent: str | None = None
+    part: int | None = None
+    fan_out: dict | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    FIELDS = ("type", "owner", "request_id", "notify_email", "webhook_url", "traceparent", "progress", "waiting_for")
+    FIELDS = (
+        "type",
+        "owner",
+        "request_id",
+        "notify_email",
+        "webhook_url",
+        "traceparent",
+        "progress",
+        "waiting_for",
+        "parent",
+        "part",
+        "fan_out",
+    )
 
     @classmethod
     def of(cls, job: Job) -> Meta:

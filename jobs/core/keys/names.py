@@ -61,6 +61,7 @@ __all__ = [
     "output_rows_key",
     "owner_key",
     "owner_of_key",
+    "parts_progress_key",
     "run_time_key",
     "slots_key",
     "socket_field",
@@ -95,6 +96,12 @@ def output_key(job_id: str) -> str:
 def output_rows_key(job_id: str) -> str:
     """The table rows a job emitted, in order: a list of JSON arrays."""
     return f"{PREFIX}output:{job_id}:rows"
+
+
+def parts_progress_key(job_id: str) -> str:
+    """How far each part of a fanned-out job is (`f:<index>`), and the job's rolled-up progress
+    (`state`), see jobs.core.fanout."""
+    return f"{PREFIX}parts:{job_id}"
 
 
 def stop_key(job_id: str) -> str:
@@ -154,6 +161,7 @@ def job_keys(job_id: str) -> list[str]:
         log_key(job_id),
         output_key(job_id),
         output_rows_key(job_id),
+        parts_progress_key(job_id),
         files_key(job_id),
         files_index_key(job_id),
         stop_key(job_id),
@@ -256,7 +264,15 @@ def socket_field(kind: str, value: str) -> str:
 
 # Keys that hold one job's things, by the prefix that comes before the job id; housekeeping
 # deletes those whose job is gone.
-PER_JOB_PREFIXES = (log_key(""), output_key(""), files_key(""), stop_key(""), f"{PREFIX}mail:", f"{PREFIX}webhook:")
+PER_JOB_PREFIXES = (
+    log_key(""),
+    output_key(""),
+    parts_progress_key(""),
+    files_key(""),
+    stop_key(""),
+    f"{PREFIX}mail:",
+    f"{PREFIX}webhook:",
+)
 
 
 def job_id_in(key: bytes | str, prefix: str) -> str:
