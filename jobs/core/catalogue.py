@@ -27,6 +27,7 @@ from jobs.core import params as _params
 JOB_MODULES = (
     "jobs.core.housekeeping",
     "jobs.core.notify",
+    "jobs.core.bulk",
     "jobs.builtin.primes",
     "jobs.builtin.links",
     "jobs.builtin.texts",

@@ -25,7 +25,7 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import decode_redis_hash, now
 
-from jobs.core import catalogue, keys, payloads, reporter
+from jobs.core import catalogue, index, keys, payloads, reporter
 from jobs.core.exceptions import NotInCatalogue
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,19 @@ class SpoolJob(Job):
         "failed": RQ fails a job whose worker died, and a reader must not see it failed first."""
         if status == JobStatus.FAILED and self.connection.exists(keys.stop_key(self.id)):
             status = JobStatus.STOPPED
-        super().set_status(status, pipeline=pipeline)
+        if pipeline is not None:
+            super().set_status(status, pipeline=pipeline)
+            index.set_status(pipeline, self.id, getattr(status, "value", status))
+            return
+        with self.connection.pipeline() as pipe:
+            super().set_status(status, pipeline=pipe)
+            index.set_status(pipe, self.id, getattr(status, "value", status))
+            pipe.execute()
+
+    def prepare_for_execution(self, worker_name: str, pipeline) -> None:
+        """RQ's, which writes the status "started" itself rather than through set_status."""
+        super().prepare_for_execution(worker_name, pipeline)
+        index.set_status(pipeline, self.id, JobStatus.STARTED.value)
 
     def _execute(self):
         reporter.start(self)
