@@ -13,6 +13,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, request
 
+from jobs.core import bulk as bulk_actions
 from jobs.core import catalogue, search
 from webapp import auth, guesses, repository, resources
 from webapp.api import _accepted, _page_args
@@ -23,7 +24,7 @@ from webapp.search import BadFilters, filters_from, rows
 bp = Blueprint("ops_api", __name__, url_prefix="/api/ops")
 auth.csrf.exempt(bp)
 bp.before_request(auth.protect_api_call)
-ACTIONS = ("stop", "retry", "delete")
+ACTIONS = tuple(bulk_actions.ACTIONS)
 
 
 def is_operator_call() -> bool:
