@@ -33,6 +33,8 @@ def test_a_job_is_found_by_each_status_it_passes_through_until_it_is_deleted(api
     assert api.client.delete(f"/api/jobs/{job_id}").status_code == 202
     api.wait_status(job_id, "stopped")
     assert found(api.client, status="stopped") == [job_id] and found(api.client, status="started") == []
+    assert found(api.client, status="stopped", type="block") == [job_id]
+    assert found(api.client, status="started", type="block") == []
     status_sets = {s for s in in_sets(redis, job_id) if s.startswith(keys.index_status_key(""))}
     assert status_sets == {keys.index_status_key("stopped")}
     assert found(api.client, q="60") == [job_id]  # a parameter's value

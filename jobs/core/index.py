@@ -34,35 +34,44 @@ _ADD = """
 local id, score = ARGV[1], ARGV[2]
 redis.call('ZADD', KEYS[1], score, id)
 local terms, seen, names = {KEYS[4], KEYS[5]}, {}, {}
+for i = 14, 21 do table.insert(terms, KEYS[i]) end
 local function word(w)
-  if #w <= tonumber(ARGV[6]) and not seen[w] and #terms < tonumber(ARGV[7]) then
+  if #w <= tonumber(ARGV[5]) and not seen[w] and #terms < tonumber(ARGV[6]) then
     seen[w] = true
     table.insert(terms, ARGV[3] .. w)
   end
 end
-for i = 8, #ARGV do word(ARGV[i]) end
-for i = 6, #KEYS do
+for i = 15, #ARGV do word(ARGV[i]) end
+for i = 22, #KEYS do
   local name = redis.call('HGET', KEYS[i], 'name')
   if name then
     table.insert(names, name)
     for w in string.gmatch(string.lower(name), '%w+') do word(w) end
   end
 end
-if #names > 0 then redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(names)) end
-for _, key in ipairs(terms) do redis.call('ZADD', key, score, id) end
+if #names > 0 then redis.call('HSET', KEYS[2], ARGV[4], cjson.encode(names)) end
+for i, key in ipairs(terms) do
+  if i < 3 or i > 10 then redis.call('ZADD', key, score, id) end
+end
 redis.call('SADD', KEYS[3], unpack(terms))
 local state = redis.call('HGET', KEYS[2], 'status')
-if state then redis.call('ZADD', ARGV[4] .. state, score, id) end
+for i = 1, 8 do
+  if ARGV[6 + i] == state then
+    redis.call('ZADD', KEYS[5 + i], score, id)
+    redis.call('ZADD', KEYS[13 + i], score, id)
+  end
+end
 """
 
+# KEYS: the set of all, then each status's sets (of all types, then of the job's type, if known).
 _MOVE = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 0 end
-local target = tonumber(ARGV[2])
+local target, per = tonumber(ARGV[2]), tonumber(ARGV[3])
 for i = 2, #KEYS do
-  if i ~= target then redis.call('ZREM', KEYS[i], ARGV[1]) end
+  if (i - 2) % per + 2 ~= target then redis.call('ZREM', KEYS[i], ARGV[1]) end
 end
-redis.call('ZADD', KEYS[target], score, ARGV[1])
+for i = target, #KEYS, per do redis.call('ZADD', KEYS[i], score, ARGV[1]) end
 return 1
 """
 
@@ -110,33 +119,37 @@ def add(pipe, job_id: str, owner: str, type_name: str, values: dict, upload_refs
     """
     uploads = [keys.upload_key(ref) for ref in upload_refs.values() if isinstance(ref, str)]
     found = words(_values_text(values, tuple(upload_refs)))[:MAX_WORDS]
+    statuses = keys.index_status_keys()
     pipe.eval(
         _ADD,
-        5 + len(uploads),
+        21 + len(uploads),
         keys.INDEX_ALL,
         keys.job_key(job_id),
         keys.index_terms_key(job_id),
         keys.owner_key(owner),
         keys.index_type_key(type_name),
+        *statuses.values(),
+        *keys.index_status_keys(type_name).values(),
         *uploads,
         job_id,
         score,
         keys.index_word_prefix(),
-        keys.index_status_key(""),
         keys.INDEX_FILES_FIELD,
         MAX_WORD,
-        MAX_WORDS + 2,
+        MAX_WORDS + 10,
+        *statuses,
         *found,
     )
 
 
-def set_status(client, job_id: str, status: str) -> None:
-    """Move an indexed job to its new status's set (a job that was never indexed is left out)."""
-    status_keys = keys.index_status_keys()
-    order = list(status_keys)
-    if status not in status_keys:
+def set_status(client, job_id: str, status: str, type_name: str | None) -> None:
+    """Move an indexed job to its new status's sets (a job that was never indexed is left out)."""
+    statuses = keys.index_status_keys()
+    if status not in statuses:
         return
-    client.eval(_MOVE, 1 + len(order), keys.INDEX_ALL, *status_keys.values(), job_id, order.index(status) + 2)
+    sets = [*statuses.values(), *(keys.index_status_keys(type_name).values() if type_name else ())]
+    target = list(statuses).index(status) + 2
+    client.eval(_MOVE, 1 + len(sets), keys.INDEX_ALL, *sets, job_id, target, len(statuses))
 
 
 def reown(pipe, job_ids: list, old: str, new: str) -> None:

@@ -27,6 +27,7 @@ from rq.utils import decode_redis_hash, now
 
 from jobs.core import catalogue, index, keys, payloads, reporter
 from jobs.core.exceptions import NotInCatalogue
+from jobs.core.keys import Meta
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +110,21 @@ class SpoolJob(Job):
             status = JobStatus.STOPPED
         if pipeline is not None:
             super().set_status(status, pipeline=pipeline)
-            index.set_status(pipeline, self.id, getattr(status, "value", status))
+            index.set_status(pipeline, self.id, getattr(status, "value", status), self._type_name())
             return
         with self.connection.pipeline() as pipe:
             super().set_status(status, pipeline=pipe)
-            index.set_status(pipe, self.id, getattr(status, "value", status))
+            index.set_status(pipe, self.id, getattr(status, "value", status), self._type_name())
             pipe.execute()
 
     def prepare_for_execution(self, worker_name: str, pipeline) -> None:
         """RQ's, which writes the status "started" itself rather than through set_status."""
         super().prepare_for_execution(worker_name, pipeline)
-        index.set_status(pipeline, self.id, JobStatus.STARTED.value)
+        index.set_status(pipeline, self.id, JobStatus.STARTED.value, self._type_name())
+
+    def _type_name(self) -> str | None:
+        type_name = Meta.of(self).type
+        return type_name if isinstance(type_name, str) else None
 
     def _execute(self):
         reporter.start(self)

@@ -61,9 +61,11 @@ def sets_for(filters: Filters) -> list[str]:
     sets = []
     if filters.owner:
         sets.append(keys.owner_key(filters.owner))
-    if filters.status:
+    if filters.status and filters.type:
+        sets.append(keys.index_status_keys(filters.type)[filters.status])
+    elif filters.status:
         sets.append(keys.index_status_key(filters.status))
-    if filters.type:
+    elif filters.type:
         sets.append(keys.index_type_key(filters.type))
     sets += [keys.index_word_prefix() + w for w in index.words(filters.q)]
     # An owner's own set holds the jobs submitted before the indexes were kept as well.

@@ -171,9 +171,12 @@ def index_status_key(status: str) -> str:
     return f"{PREFIX}index:status:{status}"
 
 
-def index_status_keys() -> dict[str, str]:
-    """Each status's set of indexed jobs, by status."""
-    return {s: index_status_key(s) for s in STATUSES}
+def index_status_keys(type_name: str | None = None) -> dict[str, str]:
+    """Each status's set of indexed jobs, by status; with a type, those of that type only (so a
+    search by both reads one set rather than intersecting two large ones)."""
+    if type_name is None:
+        return {s: index_status_key(s) for s in STATUSES}
+    return {s: f"{PREFIX}index:status-type:{s}:{escape(type_name)}" for s in STATUSES}
 
 
 def index_type_key(type_name: str) -> str:
