@@ -2,11 +2,12 @@
 fails, is deleted or expires. jobs.core.search reads them.
 
     index.add(pipe, job_id, owner, type_name, values, upload_refs)   # in the submit's transaction
-    index.set_status(pipe, job_id, "started")                        # in RQ's own status write
+    index.set_status(pipe, job_id, "started", type_name)             # in RQ's own status write
     index.remove(connection, job_ids)                                # a deleted or expired job
 
 Every set is a sorted set scored by submit time (see keys.INDEX_ALL), so any intersection of
-them is still newest first. Free text is indexed as words (runs of ASCII letters and digits,
+them is still newest first. Each status has a set, and one per type as well, so that a search
+by status and type reads one set instead of intersecting two large ones. Free text is indexed as words (runs of ASCII letters and digits,
 lowercased) of the parameters, the upload file names and the error sentence: a search for
 "report 2024" finds the jobs holding both words, by set intersection, with no job read.
 
