@@ -88,6 +88,7 @@ def test_owners_and_operators_filter_and_page_newest_first(api, other_api, opera
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     assert found(api.client, since=future) == [] and found(api.client, since=past, until=future) == mine[::-1]
+    assert found(api.client, until=datetime.now(UTC).date().isoformat()) == mine[::-1]  # to the day's end
     assert found(operator, "/api/ops/jobs", q="3") == [theirs, mine[0]]
     assert found(operator, "/api/ops/jobs", owner=other_api.owner()) == [theirs]
     basic = base64.b64encode(f"ops:{OPERATOR_PASSWORD}".encode()).decode()

@@ -10,7 +10,7 @@ status, type, owner (operators), since and until (ISO 8601 submit times), q (wor
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rq.job import Job
 
@@ -40,7 +40,11 @@ def _when(name: str, text: str, problems: dict) -> float | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace(" ", "+") if "T" in text else text)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        # "until" a date means to the end of that day, as a person reading "until 31 January" does.
+        if name == "until" and "T" not in text and len(text) <= 10:
+            moment += timedelta(days=1) - timedelta(microseconds=1)
+        return moment.timestamp()
     except (ValueError, OverflowError):
         problems[name] = "must be an ISO 8601 date or time, like 2030-01-31 or 2030-01-31T09:30:00Z"
         return None
