@@ -134,7 +134,7 @@ def add(pipe, job_id: str, owner: str, type_name: str, values: dict, upload_refs
         *uploads,
         job_id,
         score,
-        keys.index_word_prefix(),
+        keys.INDEX_WORD_PREFIX,
         keys.INDEX_FILES_FIELD,
         MAX_WORD,
         MAX_WORDS + 10,
@@ -166,9 +166,7 @@ def add_error(client, job_id: str, sentence: str) -> None:
     """Make a failed job findable by the words of its error sentence."""
     found = words(sentence)[:MAX_WORDS]
     if found:
-        client.eval(
-            _ADD_WORDS, 2, keys.INDEX_ALL, keys.index_terms_key(job_id), job_id, keys.index_word_prefix(), *found
-        )
+        client.eval(_ADD_WORDS, 2, keys.INDEX_ALL, keys.index_terms_key(job_id), job_id, keys.INDEX_WORD_PREFIX, *found)
 
 
 def remove(client, job_ids: list[str]) -> int:

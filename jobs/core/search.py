@@ -64,10 +64,10 @@ def sets_for(filters: Filters) -> list[str]:
     if filters.status and filters.type:
         sets.append(keys.index_status_keys(filters.type)[filters.status])
     elif filters.status:
-        sets.append(keys.index_status_key(filters.status))
+        sets.append(keys.index_status_keys()[filters.status])
     elif filters.type:
         sets.append(keys.index_type_key(filters.type))
-    sets += [keys.index_word_prefix() + w for w in index.words(filters.q)]
+    sets += [keys.INDEX_WORD_PREFIX + w for w in index.words(filters.q)]
     # An owner's own set holds the jobs submitted before the indexes were kept as well.
     return sets or [keys.INDEX_ALL]
 

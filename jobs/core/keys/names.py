@@ -49,12 +49,11 @@ __all__ = [
     "idempotency_key",
     "INDEX_ALL",
     "INDEX_FILES_FIELD",
+    "INDEX_WORD_PREFIX",
     "bulk_done_key",
-    "index_status_key",
     "index_status_keys",
     "index_terms_key",
     "index_type_key",
-    "index_word_prefix",
     "search_scratch_key",
     "job_id_in",
     "job_key",
@@ -162,30 +161,22 @@ def job_keys(job_id: str) -> list[str]:
 # The search indexes (see jobs.core.index): every indexed job, and each status's, type's and
 # word's jobs, all sorted sets scored by submit time; each job's record of the sets it is in.
 INDEX_ALL = PREFIX + "index:all"
+# What comes before a word in the name of that word's set (words are [a-z0-9]+, safe as they are).
+INDEX_WORD_PREFIX = PREFIX + "index:word:"
 # The names of a job's uploaded files, kept in RQ's job hash so that they expire with it.
 INDEX_FILES_FIELD = "spool_files"
-
-
-def index_status_key(status: str) -> str:
-    """One status's set of indexed jobs (RQ's status names; "" gives the prefix)."""
-    return f"{PREFIX}index:status:{status}"
 
 
 def index_status_keys(type_name: str | None = None) -> dict[str, str]:
     """Each status's set of indexed jobs, by status; with a type, those of that type only (so a
     search by both reads one set rather than intersecting two large ones)."""
     if type_name is None:
-        return {s: index_status_key(s) for s in STATUSES}
+        return {s: f"{PREFIX}index:status:{s}" for s in STATUSES}
     return {s: f"{PREFIX}index:status-type:{s}:{escape(type_name)}" for s in STATUSES}
 
 
 def index_type_key(type_name: str) -> str:
     return f"{PREFIX}index:type:{escape(type_name)}"
-
-
-def index_word_prefix() -> str:
-    """What comes before a word in the name of that word's set (words are [a-z0-9]+, safe as is)."""
-    return f"{PREFIX}index:word:"
 
 
 def index_terms_key(job_id: str) -> str:
