@@ -50,7 +50,7 @@ def test_search_all_users_jobs_by_status_type_id_and_owner(operator, two_users_j
     done, failed = two_users_jobs["done"], two_users_jobs["failed"]
     assert ids_in(operator.get("/ops/jobs").get_data(as_text=True), done, failed) == [done, failed]
     assert ids_in(operator.get("/ops/jobs?status=failed").get_data(as_text=True), done, failed) == [failed]
-    assert ids_in(operator.get("/ops/jobs?type_name=steps").get_data(as_text=True), done, failed) == [done]
+    assert ids_in(operator.get("/ops/jobs?type=steps").get_data(as_text=True), done, failed) == [done]
     assert ids_in(operator.get(f"/ops/jobs?job_id={failed}").get_data(as_text=True), done, failed) == [failed]
     owner = next(keys.owner_of_key(k) for k in redis.scan_iter(keys.OWNER_PREFIX + "*") if redis.zscore(k, done))
     assert ids_in(operator.get(f"/ops/jobs?owner={owner}").get_data(as_text=True), done, failed) == [done]

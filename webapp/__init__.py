@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         logs,
         metrics,
         operators,
+        ops_api,
         pages,
         resources,
         tokens,
@@ -47,5 +48,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ops_api.bp)
     ws.init_app(app)
     return app

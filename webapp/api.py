@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from dataclasses import replace
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
 
 from jobs.core import catalogue, files, status, webhooks
 from jobs.core.exceptions import ParamsError, UnsafeUrl
-from webapp import audit, confirmations, idempotency, repository, resources, snapshots, submission
+from webapp import audit, confirmations, idempotency, repository, resources, search, snapshots, submission
 from webapp.auth import csrf, is_operator, protect_api_call
 from webapp.errors import error_response
 from webapp.exceptions import Conflict, Unavailable
@@ -210,13 +211,14 @@ def submit():
 
 @bp.get("/jobs")
 def jobs():
-    """List the caller's jobs, newest first (?status= and ?type= filter them)."""
+    """List the caller's jobs, newest first, filtered by status, type, submit time and words."""
     page, per_page = _page_args()
-    state, type_name = request.args.get("status") or None, request.args.get("type") or None
-    if state is not None and state not in status.ALL:
-        return error_response(400, "Unknown status filter.", fields={"status": f"One of {', '.join(status.ALL)}."})
-    items, total = repository.list_for(owner_id(), page=page, per_page=per_page, state=state, type_name=type_name)
-    return {"jobs": [snapshots.summary(j) for j in items], "page": page, "per_page": per_page, "total": total}
+    try:
+        filters = search.filters_from(request.args, operator=False)
+    except search.BadFilters as exc:
+        return error_response(400, "Some search filters cannot be used.", fields=exc.fields)
+    items, total = repository.find(replace(filters, owner=owner_id()), page=page, per_page=per_page)
+    return {"jobs": search.rows(items), "page": page, "per_page": per_page, "total": total}
 
 
 @bp.get("/jobs/<job_id>")

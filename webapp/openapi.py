@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from jobs.core import catalogue, status, webhooks
 from webapp.openapi_operators import AUDIT_ENTRY, operator_paths
-from webapp.openapi_schemas import ACCEPTED, ERROR, JOB, JOB_TYPE, START, SUMMARY, error, ok, over_quota
+from webapp.openapi_schemas import (
+    ACCEPTED,
+    ERROR,
+    JOB,
+    JOB_TYPE,
+    SEARCH_DESCRIPTION,
+    SEARCH_PARAMETERS,
+    START,
+    SUMMARY,
+    error,
+    ok,
+    over_quota,
+)
 from webapp.repository import LAST_PAGE, MAX_PER_PAGE
 from webapp.resources import settings
 
@@ -154,6 +166,7 @@ def openapi_spec() -> dict:
                 "get": {
                     "operationId": "listJobs",
                     "summary": "List your jobs, newest first",
+                    "description": SEARCH_DESCRIPTION,
                     "parameters": [
                         {
                             "name": "page",
@@ -175,8 +188,9 @@ def openapi_spec() -> dict:
                             "name": "type",
                             "in": "query",
                             "description": "Only jobs of this type",
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "enum": sorted(catalogue.public())},
                         },
+                        *SEARCH_PARAMETERS,
                     ],
                     "responses": {
                         **ok(
@@ -192,7 +206,7 @@ def openapi_spec() -> dict:
                                 },
                             },
                         ),
-                        "400": error("Bad paging, or an unknown status (the error's fields name it)"),
+                        "400": error("Bad paging, or a filter that cannot be used (the error's fields name it)"),
                     },
                 },
             },

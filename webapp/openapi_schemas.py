@@ -53,8 +53,43 @@ SUMMARY = {
         "created_at": {"type": ["string", "null"]},
         "ended_at": {"type": ["string", "null"]},
         "urls": URLS,
+        "params": {
+            "type": "array",
+            "description": "The parameters that tell the job apart (those not at their default first), "
+            "values cut to 40 characters",
+            "items": {
+                "type": "object",
+                "required": ["name", "value"],
+                "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+            },
+        },
+        "files": {"type": "array", "items": {"type": "string"}, "description": "Names of the files uploaded"},
+        "duration_s": {"type": ["number", "null"], "description": "How long it ran, or has run so far"},
     },
 }
+# The filters that lists of jobs take besides status and type (webapp.search).
+SEARCH_DESCRIPTION = (
+    "Filters combine (all must hold): status, type, since/until (submit time, ISO 8601; a date or "
+    "a time without a zone is UTC) and q, words that must all appear in the job's parameters, its "
+    "uploaded file names or its error sentence (words are runs of letters and digits, any case). "
+    "Paged by page and per_page; total counts every match."
+)
+SEARCH_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "description": f"Only jobs submitted {word} this time (ISO 8601)",
+        "schema": {"type": "string", "format": "date-time"},
+    }
+    for name, word in (("since", "at or after"), ("until", "at or before"))
+] + [
+    {
+        "name": "q",
+        "in": "query",
+        "description": "Words, all of which the job's parameters, file names or error hold",
+        "schema": {"type": "string", "maxLength": 200},
+    }
+]
 OUTPUT = {
     "type": "object",
     "description": "What the job emitted as it ran (emit()), everything so far: the snapshot's seq "

@@ -1,5 +1,5 @@
-"""Operator pages under /ops: sign-in, every user's jobs (search, stop), the periodic schedule,
-the audit log.
+"""Operator pages under /ops: sign-in, every user's jobs (search, stop, bulk actions), the
+periodic schedule, the audit log.
 
 Everything here but the sign-in page needs an operator (see auth._guard_operator_pages), and
 what changes anything an admin (`@auth.admin_required`); rq-dashboard at /rq covers queues,
@@ -11,24 +11,23 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from rq import Queue
 from rq.cron import CronScheduler, get_cron_job_ids
-from rq.serializers import JSONSerializer
 from werkzeug.exceptions import HTTPException
 
-from jobs.core import status
+from jobs.core import catalogue, status
 from jobs.core.exceptions import ParamsError
-from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
 from webapp import audit, auth, guesses, repository, resources, snapshots
 from webapp.errors import error_response
 from webapp.exceptions import Conflict
+from webapp.ops_api import matching, start_bulk
+from webapp.search import ARGS, BadFilters, filters_from, rows
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
-# How many of the newest ids are read from each registry when searching.
-SCAN = 500
-SHOWN = 200
+PER_PAGE = 50
+# What each bulk action is called on its button.
+BULK_ACTIONS = {"stop": "Stop or cancel", "retry": "Retry", "delete": "Delete"}
 
 
 @bp.app_context_processor
@@ -76,59 +75,64 @@ def logout():
     return redirect(url_for("pages.index"), code=303)
 
 
-def _candidate_ids(state: str | None) -> list[str]:
-    """Ids of the jobs RQ still knows, from every queue's registries (or those of one status)."""
-    connection = resources.redis()
-    ids: list[str] = []
-    for name in sorted({q.name for q in Queue.all(connection=connection)}):
-        q = resources.queue(name)
-        registries = resources.registries(name)
-        registries["stopped"] = registries["failed"]  # RQ files stopped jobs with the failed ones
-        if state in (None, status.QUEUED):
-            ids += q.get_job_ids(0, SCAN)
-        for registry in {id(r): r for s, r in registries.items() if state in (None, s)}.values():
-            ids += registry.get_job_ids(-SCAN, -1, cleanup=False)
-    return list(dict.fromkeys(ids))
-
-
-def search(*, job_id: str = "", type_name: str = "", owner: str = "", state: str = "") -> list[SpoolJob]:
-    """Jobs matching every filter given, newest first."""
-    if job_id:
-        job = repository.fetch(job_id)
-        found = [job] if job else []
-    elif owner:
-        found, _ = repository.list_for(owner, page=1, per_page=SCAN)
-    else:
-        ids = _candidate_ids(state or None)
-        found = [j for j in SpoolJob.fetch_many(ids, connection=resources.redis(), serializer=JSONSerializer) if j]
-    matches = [
-        j
-        for j in found
-        if (not type_name or Meta.of(j).type == type_name)
-        and (not owner or Meta.of(j).owner == owner)
-        and (not state or status.of(j, refresh=False) == state)
-    ]
-    matches.sort(key=lambda j: j.created_at or 0, reverse=True)
-    return matches[:SHOWN]
-
-
 @bp.get("/")
 def home():
     """Go to the jobs search."""
     return redirect(url_for("ops.jobs"))
 
 
+def _search():
+    """The jobs the query asks for (one id, or a search), how many match, and the filters."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    job_id = request.args.get("job_id", "").strip()
+    filters = filters_from(request.args, operator=True)
+    if job_id:
+        job = repository.fetch(job_id)
+        return ([job] if job else []), int(job is not None), filters, page
+    found, total = repository.find(filters, page=page, per_page=PER_PAGE)
+    return found, total, filters, page
+
+
 @bp.get("/jobs")
 def jobs():
-    """Search every user's jobs by id, type, owner and status."""
-    filters = {k: request.args.get(k, "").strip() for k in ("job_id", "type_name", "owner", "status")}
-    if filters["status"] and filters["status"] not in status.ALL:
-        abort(400, description=f"status must be one of {', '.join(status.ALL)}.")
-    found = search(
-        job_id=filters["job_id"], type_name=filters["type_name"], owner=filters["owner"], state=filters["status"]
+    """Search every user's jobs by id, status, type, owner, submit time and words."""
+    try:
+        found, total, filters, page = _search()
+    except BadFilters as exc:
+        return error_response(400, "Some search filters cannot be used.", fields=exc.fields)
+    query = {k: request.args.get(k, "").strip() for k in (*ARGS, "job_id")}
+    return render_template(
+        "ops/jobs.html",
+        jobs=[{**row, "owner": Meta.of(j).owner} for j, row in zip(found, rows(found), strict=True)],
+        total=total,
+        page=page,
+        per_page=PER_PAGE,
+        query=query,
+        searched={k: v for k, v in query.items() if v},
+        statuses=status.ALL,
+        job_types=sorted(catalogue.CATALOGUE),
+        actions=BULK_ACTIONS,
     )
-    rows = [{**snapshots.summary(j), "owner": Meta.of(j).owner} for j in found]
-    return render_template("ops/jobs.html", jobs=rows, filters=filters, statuses=status.ALL, shown=SHOWN)
+
+
+@bp.route("/bulk", methods=["GET", "POST"])
+@auth.admin_required
+def bulk():
+    """Count the jobs a search matches and, once confirmed, stop, retry or delete them all."""
+    action = request.values.get("action", "")
+    if action not in BULK_ACTIONS:
+        return error_response(400, "Unknown action.", fields={"action": f"must be one of {', '.join(BULK_ACTIONS)}"})
+    try:
+        filters = filters_from(request.values, operator=True)
+    except BadFilters as exc:
+        return error_response(400, "Some search filters cannot be used.", fields=exc.fields)
+    if request.method == "POST":
+        job = start_bulk(action, filters)
+        return redirect(url_for("pages.job", job_id=job.id), code=303)
+    given = {k: request.args[k].strip() for k in ARGS if request.args.get(k, "").strip()}
+    return render_template(
+        "ops/bulk.html", action=action, label=BULK_ACTIONS[action], count=matching(filters), filters=given
+    )
 
 
 @bp.post("/jobs/<job_id>/stop")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from jobs.core import catalogue, status
 from jobs.core.exceptions import ParamsError
 from jobs.core.keys import Meta
-from webapp import confirmations, present, repository, resources, snapshots, submission
+from webapp import confirmations, present, repository, resources, search, snapshots, submission
 from webapp.auth import is_admin
-from webapp.errors import retry_later
+from webapp.errors import error_response, retry_later
 from webapp.exceptions import Conflict, OverQuota, Unavailable
 from webapp.identity import anonymous_owner, current_owner, identity, owner_id
 
@@ -30,6 +31,7 @@ def _presenters() -> dict:
             "terminal": [s for s in status.ALL if s in status.TERMINAL],
         },
         "when": present.when,
+        "duration": present.duration,
         "result_view": present.result_view,
         "value_text": present.value_text,
         "active": status.ACTIVE,
@@ -101,19 +103,23 @@ def new(type_name: str):
 
 @bp.get("/jobs")
 def jobs():
-    """List the user's jobs, newest first, filtered by status and type."""
+    """List the user's jobs, newest first, filtered by status, type, submit time and words."""
     page = max(request.args.get("page", 1, type=int), 1)
-    state = request.args.get("status") or None
-    type_name = request.args.get("type") or None
-    items, total = repository.list_for(owner_id(), page=page, per_page=PER_PAGE, state=state, type_name=type_name)
+    try:
+        filters = search.filters_from(request.args, operator=False)
+    except search.BadFilters as exc:
+        return error_response(400, "Some search filters cannot be used.", fields=exc.fields)
+    items, total = repository.find(replace(filters, owner=owner_id()), page=page, per_page=PER_PAGE)
     return render_template(
         "jobs.html",
-        jobs=[snapshots.summary(j) for j in items],
+        jobs=search.rows(items),
         page=page,
         total=total,
         per_page=PER_PAGE,
-        status=state,
-        type_name=type_name,
+        query={k: request.args.get(k, "").strip() for k in search.ARGS if k != "owner"},
+        searched={k: request.args[k].strip() for k in search.ARGS if k != "owner" and request.args.get(k, "").strip()},
+        status=filters.status or None,
+        type_name=filters.type or None,
         statuses=status.LABELS,
         job_types=catalogue.public().values(),
     )

@@ -33,6 +33,16 @@ def when(iso: str | None) -> Markup:
     return Markup('<time class="local" datetime="{}" title="{}">{}</time>').format(machine, utc, utc)
 
 
+def duration(seconds: float) -> str:
+    """A run time in words a list can show: "4.2 s", "3 min 5 s", "2 h 3 min"."""
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 def _table(value) -> dict | None:
     """The result's table if it follows the convention {"columns": [...], "rows": [[...], ...]}."""
     if not isinstance(value, dict):

@@ -19,11 +19,12 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, events, fanout, keys, notify, status, tracing, webhooks
+from jobs.core import catalogue, events, fanout, index, keys, notify, search, status, tracing, webhooks
 from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
+from jobs.core.search import Filters
 from webapp import audit, auth, logs, quotas
 from webapp.exceptions import Conflict
 from webapp.resources import queue, redis, settings
@@ -32,7 +33,6 @@ JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Pages past this are empty anyway; bounding them keeps Redis's ranges within 64 bits.
 LAST_PAGE = 100_000
 MAX_PER_PAGE = 100
-FILTER_SCAN = 2000
 
 
 def submit(
@@ -95,8 +95,11 @@ def _enqueue(
             job = queue(job_type.queue).enqueue_at(
                 start_at, job_type.func, args=(), kwargs=values, job_timeout=job_type.timeout, pipeline=pipe, **options
             )
-        pipe.zadd(keys.owner_key(owner), {job_id: time.time()})
+        submitted = time.time()
+        pipe.zadd(keys.owner_key(owner), {job_id: submitted})
         pipe.expire(keys.owner_key(owner), ttl)
+        uploads = {name: values.get(name) for name in job_type.uploads if values.get(name)}
+        index.add(pipe, job_id, owner, job_type.name, values, uploads, submitted)
         if claim is not None:
             pipe.expire(claim, ttl)
         try:
@@ -153,38 +156,22 @@ def get_to_change(job_id: str, owner: str, action: str) -> Job:
     return job
 
 
-def list_for(
-    owner: str, *, page: int = 1, per_page: int = 20, state: str | None = None, type_name: str | None = None
-) -> tuple[list[Job], int]:
-    """The owner's jobs, newest first, one page at a time; expired ones are forgotten.
-
-    A status or type filter searches the owner's newest FILTER_SCAN jobs.
-    """
-    key = keys.owner_key(owner)
-    connection = redis()
-    start = (min(page, LAST_PAGE) - 1) * per_page
-    if state is None and type_name is None:
-        total = connection.zcard(key)
-        ids = connection.zrevrange(key, start, start + per_page - 1)
-        jobs = _fetch_listed(key, ids)
-        return jobs, total - (len(ids) - len(jobs))
-    matches = [
-        job
-        for job in _fetch_listed(key, connection.zrevrange(key, 0, FILTER_SCAN - 1))
-        if (state is None or status.of(job, refresh=False) == state)
-        and (type_name is None or Meta.of(job).type == type_name)
-    ]
-    return matches[start : start + per_page], len(matches)
+def list_for(owner: str, *, page: int = 1, per_page: int = 20) -> tuple[list[Job], int]:
+    """The owner's jobs, newest first, one page at a time."""
+    return find(Filters(owner=owner), page=page, per_page=per_page)
 
 
-def _fetch_listed(key: str, raw_ids: list[bytes]) -> list[Job]:
-    """Fetch listed jobs in one round trip, dropping from the list those that expired."""
-    ids = [i.decode() for i in raw_ids]
-    jobs = SpoolJob.fetch_many(ids, connection=redis(), serializer=queue("default").serializer)
-    gone = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
+def find(filters: Filters, *, page: int = 1, per_page: int = 20) -> tuple[list[Job], int]:
+    """The jobs matching the filters, newest first, one page at a time, and how many match;
+    ids whose job has expired are dropped from the indexes as they are met."""
+    found = search.find(redis(), filters, offset=(min(page, LAST_PAGE) - 1) * per_page, count=per_page)
+    jobs = SpoolJob.fetch_many(found.ids, connection=redis(), serializer=queue("default").serializer)
+    gone = [job_id for job_id, job in zip(found.ids, jobs, strict=True) if job is None]
     if gone:
-        redis().zrem(key, *gone)
-    return [j for j in jobs if j is not None]
+        index.remove(redis(), gone)
+        if filters.owner:
+            redis().zrem(keys.owner_key(filters.owner), *gone)
+    return [j for j in jobs if j is not None], found.total - len(gone)
 
 
 def cancel(job: Job) -> str:
@@ -232,6 +219,7 @@ def give(old: str, new: str) -> tuple[int, int]:
             pipe.zadd(keys.owner_key(new), {job_id: entries[job_id] for job_id in moved})
             pipe.expire(keys.owner_key(new), settings().result_ttl)
             pipe.zrem(source, *moved)
+            index.reown(pipe, moved, old, new)
         pipe.execute()
     quotas.move(old, new)
     return len(moved), len(entries) - len(moved)

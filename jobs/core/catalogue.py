@@ -28,6 +28,7 @@ JOB_MODULES = (
     "jobs.core.housekeeping",
     "jobs.core.notify",
     "jobs.core.webhooks",
+    "jobs.core.bulk",
     "jobs.builtin.primes",
     "jobs.builtin.links",
     "jobs.builtin.texts",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from rq import Queue, get_current_job
 from rq.registry import clean_registries
 
-from jobs.core import keys
+from jobs.core import index, keys
 from jobs.core.catalogue import job
 from jobs.core.connection import connect
 from jobs.core.queue import queue
@@ -51,6 +51,7 @@ def sweep() -> dict:
             job_id = keys.job_id_in(key, prefix)
             if _missing(connection, [job_id]):
                 orphans += connection.delete(key)
+    forgotten += index.sweep(connection)
     queues = Queue.all(connection=connection)
     for name in {q.name for q in queues}:
         clean_registries(queue(name, connection))

@@ -25,8 +25,9 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import decode_redis_hash, now, utcformat
 
-from jobs.core import catalogue, keys, payloads, reporter, tracing
+from jobs.core import catalogue, index, keys, payloads, reporter, tracing
 from jobs.core.exceptions import NotInCatalogue, WaitingForParts
+from jobs.core.keys import Meta
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,25 @@ class SpoolJob(Job):
         """
         if status == JobStatus.FAILED and self.connection.exists(keys.stop_key(self.id)):
             status = JobStatus.STOPPED
+        if pipeline is None:  # the status, its end and its search index move together
+            with self.connection.pipeline() as pipe:
+                self.set_status(status, pipeline=pipe)
+                pipe.execute()
+            return
         if status in (JobStatus.FAILED, JobStatus.STOPPED) and self.ended_at is None:
             self.ended_at = self.last_heartbeat or now()
-            (pipeline or self.connection).hset(self.key, "ended_at", utcformat(self.ended_at))
+            pipeline.hset(self.key, "ended_at", utcformat(self.ended_at))
         super().set_status(status, pipeline=pipeline)
+        index.set_status(pipeline, self.id, getattr(status, "value", status), self._type_name())
+
+    def prepare_for_execution(self, worker_name: str, pipeline) -> None:
+        """RQ's, which writes the status "started" itself rather than through set_status."""
+        super().prepare_for_execution(worker_name, pipeline)
+        index.set_status(pipeline, self.id, JobStatus.STARTED.value, self._type_name())
+
+    def _type_name(self) -> str | None:
+        type_name = Meta.of(self).type
+        return type_name if isinstance(type_name, str) else None
 
     def _execute(self):
         meta = keys.Meta.of(self)

@@ -4,9 +4,9 @@
 
 A job owns RQ's hash and results (deleted by RQ's `Job.delete`), and Spool's keys named after
 it (its log, result files and their index, stop flag, mail markers: `keys.job_keys`), the
-uploads its parameters name, its entries in its owner's index and waiting set, its place in
-its queue's fair order and in any concurrency limit, and the parts it fanned out (each purged
-the same way, after all were stopped at once). Housekeeping sweeps what a
+uploads its parameters name, its entries in its owner's index and waiting set and in the
+search indexes, its place in its queue's fair order and in any concurrency limit, and the parts
+it fanned out (each purged the same way, after all were stopped at once). Housekeeping sweeps what a
 job left behind when it vanished some other way (see jobs.core.housekeeping).
 """
 
@@ -20,7 +20,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.results import Result
 from rq.serializers import JSONSerializer
 
-from jobs.core import catalogue, fanout, keys, limits, parts, status
+from jobs.core import catalogue, fanout, index, keys, limits, parts, status
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
 
@@ -56,6 +56,7 @@ def purge(connection: Redis, job: SpoolJob) -> None:
         for limit, _ in limits.limits_of(job):
             pipe.srem(keys.slots_key(limit), job.id)
             pipe.lrem(keys.held_key(limit), 0, job.id)
+        index.remove(pipe, [job.id])
         pipe.execute()
     Result.delete_all(job)
 

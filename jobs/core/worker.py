@@ -40,7 +40,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, fanout, jsonlog, keys, limits, measures, parts, status, webhooks
+from jobs.core import events, fair, fanout, index, jsonlog, keys, limits, measures, parts, status, webhooks
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import AwaitParts, SpoolJob
@@ -240,6 +240,11 @@ class SpoolWorker(Worker):
         if self._interruption and not self.is_horse:
             exc_string, self._interruption = f"WorkerShutdown: {self._interruption}", None
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=exc_string)
+        if exc_string.strip():
+            try:  # findable by the words of its error sentence; a failure to index is no failure of the job's
+                index.add_error(self.connection, job.id, exc_string.strip().splitlines()[-1])
+            except RedisError:
+                self.log.exception("could not index the error of job %s", job.id)
         self._announce(job, self._record_end(job))
 
     def handle_job_retry(self, job, queue, retry, started_job_registry, execution):

@@ -78,3 +78,17 @@ def test_without_javascript_a_form_posts_and_the_job_page_reloads_until_done(new
     expect(page.locator("#status")).to_have_text("Done")
     expect(page.locator("#result-fields dd")).to_have_text(["3"])
     expect(page.locator("#bar")).to_have_attribute("aria-valuenow", "100")
+
+
+def test_my_jobs_fit_a_phone_and_show_what_tells_jobs_apart(new_context, worker):
+    page = new_context(viewport={"width": 360, "height": 740}).new_page()
+    submit(page, "steps", n=7)
+    submit(page, "fail", message="a sentence long enough to wrap on a narrow screen, and then some more")
+    page.goto("/jobs")
+    expect(page.locator("#jobs-list .job-keys").last).to_contain_text("n: 7")
+    expect(page.locator("#jobs-list .job-keys").first).to_contain_text("message: a sentence long")
+    assert page.locator(".table-wrap").count() == 0  # no box of its own to scroll
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.fill("input[name=q]", "sentence")
+    page.click("button[type=submit]")
+    expect(page.locator("#jobs-list tbody tr")).to_have_count(1)

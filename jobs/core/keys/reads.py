@@ -14,6 +14,7 @@ from rq.utils import utcformat
 
 from jobs.core import payloads
 from jobs.core.keys.names import (
+    INDEX_FILES_FIELD,
     SEQ_FIELD,
     job_key,
     log_key,
@@ -36,6 +37,7 @@ __all__ = [
     "statuses",
     "statuses_and_types",
     "stream_state",
+    "upload_names",
 ]
 
 
@@ -177,3 +179,12 @@ def forbid_retries(client, job_id: str) -> None:
 def mark_ended(client, job_id: str, when: datetime) -> None:
     """Record when a job ended where RQ left it blank: its process died before it could say."""
     client.hset(job_key(job_id), "ended_at", utcformat(when))
+
+
+def upload_names(client, job_ids: list[str]) -> list[list[str]]:
+    """The names of each job's uploaded files, as its submit recorded them, in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(job_key(job_id), INDEX_FILES_FIELD)
+        raw = pipe.execute()
+    return [json.loads(r) if r else [] for r in raw]
