@@ -83,6 +83,8 @@ def test_the_bulk_page_counts_and_confirms_then_retries_failed_jobs(api, operato
     bulk_id = response.headers["Location"].rsplit("/", 1)[1]
     body = Api(operator).wait_status(bulk_id, "finished")
     assert body["result"]["retried"] == 2
+    (entry,) = operator.get("/api/ops/audit", query_string={"action": "bulk"}).get_json()["entries"]
+    assert entry["target"] == bulk_id and entry["role"] == "admin" and "retry" in entry["detail"]
     # Requeued, each runs again and fails again.
     for job_id in failed:
         job = SpoolJob.fetch(job_id, connection=redis)

@@ -17,7 +17,7 @@ def _part_statuses(api, job_id: str, count: int) -> list[str]:
     return [api.job(i)["status"] for i in parts.part_ids(job_id, count)]
 
 
-def test_a_waiting_job_holds_no_worker_and_shows_its_parts_rows_and_bar(api, worker, tmp_path):
+def test_a_waiting_job_holds_no_worker_and_shows_its_parts_rows_and_bar(api, operator, worker, tmp_path):
     gate = tmp_path / "gate"
     job_id = api.submit("fan_squares", n=3, gate=str(gate), marker_dir=str(_marks(tmp_path)))
     # One worker: the parts can run only because the job left it while waiting for them.
@@ -37,6 +37,10 @@ def test_a_waiting_job_holds_no_worker_and_shows_its_parts_rows_and_bar(api, wor
     # The owner has one job; its parts are not listed, though they are theirs to read.
     assert [j["id"] for j in api.client.get("/api/jobs").get_json()["jobs"]] == [job_id]
     assert api.job(parts.part_id(job_id, 0))["parent"] == job_id
+    # Operators find the parts, each naming its job.
+    found = operator.get("/api/ops/jobs", query_string={"type": "square"}).get_json()["jobs"]
+    assert sorted(j["id"] for j in found) == parts.part_ids(job_id, 3)
+    assert {j["parent"] for j in found} == {job_id}
 
 
 def test_parts_ending_together_on_several_workers_merge_once_in_order(api, start_worker):

@@ -64,19 +64,22 @@ def test_an_observer_reads_everything_and_is_refused_every_change(app, api, work
     api.wait_status(running, "started")
     watcher = signed_in(app, OBSERVER_PASSWORD)
     reads = ("/ops/jobs", "/ops/schedule", "/ops/audit", "/rq/", "/rq/0/data/queues.json", "/metrics")
-    for path in (*reads, f"/jobs/{running}", f"/api/jobs/{running}", "/api/ops/audit"):
+    for path in (*reads, f"/jobs/{running}", f"/api/jobs/{running}", "/api/ops/audit", "/api/ops/jobs"):
         assert watcher.get(path).status_code == 200, path
     assert running in (listed := watcher.get("/ops/jobs").get_data(as_text=True))
     assert f"/ops/jobs/{running}/stop" not in listed  # no button it would be refused
     assert '<div class="actions" hidden>' in watcher.get(f"/jobs/{running}").get_data(as_text=True)
 
     form = {"csrf_token": Api(watcher).csrf_token()}
-    for path in (f"/ops/jobs/{running}/stop", f"/jobs/{running}/cancel", f"/jobs/{failed}/retry"):
-        page = watcher.post(path, data=form)
+    assert "/ops/bulk" not in listed
+    pages = (f"/ops/jobs/{running}/stop", f"/jobs/{running}/cancel", f"/jobs/{failed}/retry", "/ops/bulk")
+    for path in pages:
+        page = watcher.post(path, data={**form, "action": "delete"})
         assert page.status_code == 403 and page.mimetype == "text/html" and REFUSED in page.get_data(as_text=True)
     for call in (
         watcher.delete(f"/api/jobs/{running}"),
         watcher.post(f"/api/jobs/{failed}/retry", json={}),
+        watcher.post("/api/ops/bulk", json={"action": "delete", "filters": {}}),
     ):
         assert call.status_code == 403 and REFUSED in call.get_json()["error"]["message"]
     rq_token = dashboard_csrf_token(watcher)

@@ -34,6 +34,7 @@ counted once); a part type's own `concurrency` limit applies to its parts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from redis.exceptions import WatchError
@@ -44,7 +45,7 @@ from rq.job import Job
 from rq.registry import DeferredJobRegistry
 from rq.serializers import JSONSerializer
 
-from jobs.core import catalogue, events, keys, parts, reporter, status
+from jobs.core import catalogue, events, index, keys, parts, reporter, status
 from jobs.core.exceptions import NotInCatalogue, PartFailed, WaitingForParts
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
@@ -99,22 +100,25 @@ def _spread(job: Job, part: Callable, items: list, kwargs: dict, partial: bool) 
     with job.connection.pipeline() as pipe:
         pipe.multi()  # RQ's enqueue_call expects a pipeline it is given to be in a transaction
         _wait_on(job, ids, pipe)
-        for index, item in enumerate(items):
+        submitted = time.time()
+        for n, item in enumerate(items):
             target.enqueue_call(
                 part_type.func,
                 args=(item,),
                 kwargs=kwargs,
-                job_id=ids[index],
+                job_id=ids[n],
                 timeout=part_type.timeout,
                 retry=part_type.retry,
                 result_ttl=ttl,
                 failure_ttl=ttl,
-                description=f"part {index + 1} of {count} of job {job.id}",
+                description=f"part {n + 1} of {count} of job {job.id}",
                 meta=Meta(
-                    type=part_type.name, owner=meta.owner, request_id=meta.request_id, parent=job.id, part=index
+                    type=part_type.name, owner=meta.owner, request_id=meta.request_id, parent=job.id, part=n
                 ).as_dict(),
                 pipeline=pipe,
             )
+            # Found by operators' searches (listed as part of their job), never in the owner's list.
+            index.add(pipe, ids[n], None, part_type.name, {"item": item, **kwargs}, {}, submitted)
         pipe.execute()
     events.publish_status(job.connection, job.id, status.DEFERRED)
 

@@ -113,10 +113,12 @@ def _values_text(values: dict, skip: tuple[str, ...]) -> str:
     return " ".join(parts)
 
 
-def add(pipe, job_id: str, owner: str, type_name: str, values: dict, upload_refs: dict[str, str], score: float):
+def add(pipe, job_id: str, owner: str | None, type_name: str, values: dict, upload_refs: dict[str, str], score: float):
     """Index a job being submitted, in the caller's transaction (after the job's hash is written).
 
-    `upload_refs` maps upload parameters to their stored files: their names are read there.
+    `upload_refs` maps upload parameters to their stored files: their names are read there. A
+    job with no owner (a fanned-out part) stays out of every owner's list: the set of all jobs
+    takes the owner set's place, where adding it again changes nothing.
     """
     uploads = [keys.upload_key(ref) for ref in upload_refs.values() if isinstance(ref, str)]
     found = words(_values_text(values, tuple(upload_refs)))[:MAX_WORDS]
@@ -127,7 +129,7 @@ def add(pipe, job_id: str, owner: str, type_name: str, values: dict, upload_refs
         keys.INDEX_ALL,
         keys.job_key(job_id),
         keys.index_terms_key(job_id),
-        keys.owner_key(owner),
+        keys.owner_key(owner) if owner else keys.INDEX_ALL,
         keys.index_type_key(type_name),
         *statuses.values(),
         *keys.index_status_keys(type_name).values(),
