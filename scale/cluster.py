@@ -164,7 +164,7 @@ class Cluster:
 
     def start_web(self, host: str, **env: str) -> Process:
         argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "webapp:create_app()"]
-        environment = self.env(HOST="0.0.0.0", PORT=str(WEB_PORT), WEB_CONCURRENCY="1", **env)
+        environment = self.env(**{"HOST": "0.0.0.0", "PORT": str(WEB_PORT), "WEB_CONCURRENCY": "1", **env})
         return self.hosts[host].run(argv, "web", environment, cwd=ROOT)
 
     def start_worker(self, host: str, **env: str) -> Process:

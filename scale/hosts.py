@@ -29,10 +29,15 @@ CLONE_NEWNET = 0x40000000
 _NAMESPACE = re.compile(r"^spool-(\d+)-")
 _LINK = re.compile(r"^sp(\d+)(?:br|h\d+)$")
 _libc = ctypes.CDLL(None, use_errno=True)
+# This machine's own network, where the bridge and the hosts' far ends of their links live: `ip`
+# runs there even when the calling thread speaks from inside a host (see Host.inside).
+_MACHINE = os.open("/proc/self/ns/net", os.O_RDONLY)
 
 
 def ip(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    done = subprocess.run(
+        ["ip", *args], capture_output=True, text=True, pass_fds=(_MACHINE,), preexec_fn=lambda: _setns(_MACHINE)
+    )
     if check and done.returncode:
         raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout

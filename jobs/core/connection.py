@@ -17,9 +17,11 @@ import time
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
+from redis.backoff import NoBackoff
 from redis.driver_info import DriverInfo
 from redis.exceptions import RedisError
-from redis.sentinel import Sentinel
+from redis.retry import Retry
+from redis.sentinel import MasterNotFoundError, Sentinel
 
 from jobs.core.config import settings
 
@@ -62,7 +64,10 @@ def _sentinel(url: str, **kwargs) -> redis.Redis:
         kwargs.setdefault("username", unquote(user) or None)
         kwargs.setdefault("password", unquote(password) or None)
     tls = {"ssl": True, "ssl_ca_certs": settings.redis_ca_file or None} if scheme == "rediss+sentinel" else {}
-    sentinel_kwargs = {"socket_timeout": 2, "password": settings.sentinel_password or None, **tls}
+    # One try per sentinel: asking the next one is the retry (redis-py's default of three tries
+    # with backoff, per sentinel, would take half a minute to say that none answers).
+    sentinel_kwargs = {"socket_timeout": 2, "retry": Retry(NoBackoff(), 0), **tls}
+    sentinel_kwargs["password"] = settings.sentinel_password or None
     return Sentinel(nodes, sentinel_kwargs=sentinel_kwargs).master_for(
         service or "mymaster", db=int(db or 0), **tls, **kwargs
     )
@@ -98,12 +103,33 @@ def wait_until_reachable(
         except RedisError as exc:
             if attempt == 1:
                 log.error(
-                    "cannot use Redis at %s: %s: %s; retrying with backoff",
+                    "cannot use Redis at %s: %s; retrying with backoff",
                     redacted(settings.redis_url),
-                    type(exc).__name__,
-                    exc,
+                    why(connection, exc),
                 )
             else:
-                log.warning("Redis still unreachable (attempt %d: %s); next attempt in %.1fs", attempt, exc, pause)
+                log.warning(
+                    "Redis still unreachable (attempt %d: %s); next attempt in %.1fs",
+                    attempt,
+                    why(connection, exc),
+                    pause,
+                )
         time.sleep(pause)
         pause, attempt = min(pause * 2, longest), attempt + 1
+
+
+def why(connection: redis.Redis, exc: RedisError) -> str:
+    """What went wrong, in words: for Sentinel, what each sentinel said (redis-py's own message
+    is the list of its clients' reprs, without the reason)."""
+    manager = getattr(connection.connection_pool, "sentinel_manager", None)
+    if not isinstance(exc, MasterNotFoundError) or manager is None:
+        return f"{type(exc).__name__}: {exc}"
+    said = []
+    for sentinel in manager.sentinels:
+        where = "{host}:{port}".format(**sentinel.connection_pool.connection_kwargs)
+        try:
+            sentinel.ping()
+            said.append(f"{where} answers but names no primary for the service")
+        except RedisError as error:
+            said.append(f"{where}: {error}")
+    return "no sentinel names a primary (" + "; ".join(said) + ")"
