@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 import traceback
@@ -11,6 +12,17 @@ from bench.report import TABLE_HEAD, Figure, header, load
 from scale.hosts import why_not_available
 
 MEASURES = ("throughput", "tls_cost", "failover")  # the failover last: it kills the primary
+
+
+def _versions() -> str:
+    """The Redis, Sentinel and haproxy the hosts run (the header names the venv's redis-server)."""
+    from scale.redis_hosts import binary
+
+    found = []
+    for name, flag in (("redis-server", "--version"), ("haproxy", "-v")):
+        out = subprocess.run([binary(name) or name, flag], capture_output=True, text=True).stdout.split("\n")[0]
+        found.append(" ".join(out.split()[:3]))
+    return ", ".join(found)
 
 
 def main(argv: list[str]) -> int:
@@ -23,7 +35,7 @@ def main(argv: list[str]) -> int:
     from scale import figures
     from scale.cluster import Cluster
 
-    print(header() + f"\n\nMode: {'quick' if args.quick else 'full'}.\n", flush=True)
+    print(header() + f"\n\nOn the test hosts: {_versions()}. Mode: {'quick' if args.quick else 'full'}.\n", flush=True)
     found: list[Figure] = []
     failures = []
     with Cluster(workers=4) as cluster:

@@ -55,6 +55,9 @@ class Client:
                 job = self.job(job_id)
                 if job["status"] in statuses:
                     return job
+            except requests.HTTPError as exc:
+                if exc.response.status_code < 500:  # not this client's job, say: polling will not help
+                    raise
             except requests.RequestException:
                 pass  # a web host going away: the next poll lands on the other
             if time.monotonic() > deadline:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from redis.connection import SSLConnection
+from redis.sentinel import SentinelManagedConnection
 
 from jobs.core import connection as module
 from jobs.core.connection import connect, redacted
@@ -33,7 +35,8 @@ def test_a_sentinel_url_names_the_sentinels_service_database_and_the_servers_cre
 
 def test_rediss_sentinel_speaks_tls_to_sentinels_and_servers_trusting_the_ca_file(ca_file):
     pool = connect("rediss+sentinel://spool:pw@h1:26379/mymaster/0").connection_pool
-    assert pool.connection_class.__name__ == "SentinelManagedSSLConnection"
+    assert issubclass(pool.connection_class, SentinelManagedConnection)
+    assert issubclass(pool.connection_class, SSLConnection)
     assert pool.connection_kwargs["ssl_ca_certs"] == ca_file
     sentinel = pool.sentinel_manager.sentinels[0].connection_pool
     assert sentinel.connection_class.__name__ == "SSLConnection"

@@ -18,10 +18,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
+from redis.connection import SSLConnection
 from redis.driver_info import DriverInfo
 from redis.exceptions import RedisError
 from redis.retry import Retry
-from redis.sentinel import MasterNotFoundError, Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel, SentinelManagedConnection
 
 from jobs.core.config import settings
 
@@ -53,6 +54,23 @@ def connect(url: str | None = None, *, pool_wait: float = 0, **kwargs) -> redis.
     return redis.Redis.from_url(url, **kwargs)
 
 
+class _SentinelConnection(SentinelManagedConnection):
+    """redis-py's Sentinel connection, made to drop itself when a read is interrupted, as its
+    plain connection does.
+
+    Its own keeps the connection when an exception breaks off a read (RQ's warm shutdown
+    raises from a signal handler while a worker waits in BLPOP; a job timeout does the same in
+    a work horse), so the next command on it reads the interrupted one's reply.
+    """
+
+    def read_response(self, *args, disconnect_on_error: bool = True, **kwargs):
+        return super().read_response(*args, disconnect_on_error=disconnect_on_error, **kwargs)
+
+
+class _SentinelSSLConnection(_SentinelConnection, SSLConnection):
+    pass
+
+
 def _sentinel(url: str, **kwargs) -> redis.Redis:
     scheme, rest = url.split("://", 1)
     netloc, _, path = rest.partition("/")
@@ -68,6 +86,7 @@ def _sentinel(url: str, **kwargs) -> redis.Redis:
     # with backoff, per sentinel, would take half a minute to say that none answers).
     sentinel_kwargs = {"socket_timeout": 2, "retry": Retry(NoBackoff(), 0), **tls}
     sentinel_kwargs["password"] = settings.sentinel_password or None
+    kwargs["connection_class"] = _SentinelSSLConnection if tls else _SentinelConnection
     return Sentinel(nodes, sentinel_kwargs=sentinel_kwargs).master_for(
         service or "mymaster", db=int(db or 0), **tls, **kwargs
     )
