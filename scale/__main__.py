@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     print(header() + f"\n\nOn the test hosts: {_versions()}. Mode: {'quick' if args.quick else 'full'}.\n", flush=True)
     found: list[Figure] = []
     failures = []
-    with Cluster(workers=4) as cluster:
+    with Cluster(workers=4, slow_delay=0.5) as cluster:
         for name in MEASURES:
             print(f"== {name}", flush=True)
             started = time.monotonic()

@@ -129,6 +129,7 @@ class Cluster:
         self.workers = {f"worker{i}": self.start_worker(f"worker{i}") for i in range(1, self.worker_count + 1)}
         self.clock = self.start_clock()
         wait_until(lambda: all(self.web_up(n) for n in self.webs), 60, "both web hosts to answer")
+        self.wait_balanced()
         self.wait_workers(self.workers.values())
 
     def address(self, host: str) -> str:
@@ -211,6 +212,21 @@ class Cluster:
             return requests.get(f"http://{self.address(host)}:{WEB_PORT}/healthz", timeout=1).ok
         except requests.RequestException:
             return False
+
+    def wait_balanced(self, timeout: float = 60) -> None:
+        """Wait until haproxy sends requests to both web hosts again (after a restart, say)."""
+        import requests
+
+        seen = set()
+
+        def both():
+            try:
+                seen.add(requests.get(f"{self.base_url}/healthz", timeout=2).headers.get("X-Spool-Web"))
+            except requests.RequestException:
+                pass
+            return {"web1", "web2"} <= seen
+
+        wait_until(both, timeout, "haproxy to balance over both web hosts", interval=0.2)
 
     def wait_workers(self, workers, timeout: float = 60) -> None:
         """Wait until each of these worker processes has registered with Redis."""
