@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench soak lint clean
+.PHONY: install run test bench scale soak lint clean
 
 install: $(STAMP)
 
@@ -34,6 +34,16 @@ test: install $(VNU)
 bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(BIN)/python -m bench
+
+# Spool on several hosts (network namespaces; needs root): Redis 7 over TLS behind Sentinels,
+# haproxy, two web hosts, four worker hosts; prints its figures as bench does.
+# Debian's redis-server (7, with TLS), not the venv's (6, without).
+SCALE_PACKAGES := /usr/bin/redis-server:redis-server /usr/bin/redis-sentinel:redis-sentinel /usr/sbin/haproxy:haproxy
+
+scale: install
+	@missing=""; for pair in $(SCALE_PACKAGES); do test -x $${pair%%:*} || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; fi
+	$(BIN)/python -m scale
 
 soak: install
 	$(BIN)/python -m pytest -m soak

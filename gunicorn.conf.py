@@ -42,3 +42,11 @@ def post_worker_init(worker):
         gevent.spawn(close_all_sockets)  # not in the signal handler: it takes locks
 
     signal.signal(signal.SIGTERM, handle_exit)
+    # Say at start, in one line, why Redis cannot be used (a wrong password, an untrusted
+    # certificate, no sentinel), and keep trying with backoff: the process serves /healthz
+    # meanwhile and answers 503 where it needs Redis, rather than exiting to be restarted.
+    import logging
+
+    from jobs.core.connection import wait_until_reachable
+
+    gevent.spawn(wait_until_reachable, worker.wsgi.extensions["spool"]["redis"], logging.getLogger("spool.web"))

@@ -14,25 +14,11 @@ from rq.exceptions import StopRequested
 
 from jobs.core import catalogue, tracing
 from jobs.core.config import settings
-from jobs.core.connection import connect
+from jobs.core.connection import connect, wait_until_reachable
 from jobs.core.queue import queue
 from jobs.core.worker import SpoolWorker
 
 log = logging.getLogger("spool.worker")
-
-
-def wait_for_redis(connection, seconds: float | None = 30) -> None:
-    """Return once Redis answers; raise after `seconds` (None: wait as long as it takes)."""
-    deadline = None if seconds is None else time.monotonic() + seconds
-    while True:
-        try:
-            connection.ping()
-            return
-        except redis.ConnectionError:
-            if deadline is not None and time.monotonic() > deadline:
-                raise
-            log.warning("waiting for Redis at %s", settings.redis_url)
-            time.sleep(0.5)
 
 
 def main(argv: list[str]) -> None:
@@ -40,7 +26,7 @@ def main(argv: list[str]) -> None:
     tracing.start("spool-worker")  # before any fork: every work horse inherits the provider
     catalogue.load()
     connection = connect()
-    wait_for_redis(connection)
+    wait_until_reachable(connection, log)
     names = argv or list(settings.queues)
     catalogue.preload(names)  # once, before forking: every work horse inherits what it loads
     # Move everything loaded so far out of the collector's reach: a work horse's collections
@@ -60,7 +46,7 @@ def main(argv: list[str]) -> None:
         # worker to carry on by itself, so start a fresh one once Redis answers (not in a tight loop).
         try:
             time.sleep(1)
-            wait_for_redis(connection, seconds=None)
+            wait_until_reachable(connection, log)
         except StopRequested:  # SIGTERM meanwhile: RQ's handler is still installed
             return
         log.warning("starting a new worker")

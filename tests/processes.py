@@ -160,10 +160,10 @@ class LiveServer(Process):
 
 
 class Clock(Process):
-    """A real `rq cron` process on the project's schedule file, as the Procfile runs it."""
+    """A real `python clock.py` (RQ's cron scheduler on the project's schedule file), as the Procfile runs it."""
 
-    def __init__(self, redis_url: str):
-        super().__init__([sys.executable, "-m", "rq.cli", "cron", "--url", redis_url, "jobs/schedule.py"], "clock")
+    def __init__(self, redis_url: str, env: dict | None = None):
+        super().__init__([sys.executable, str(ROOT / "clock.py")], "clock", {"REDIS_URL": redis_url, **(env or {})})
 
 
 def children(pid: int) -> list[int]:

@@ -48,7 +48,11 @@ def init_app(app: Flask) -> None:
     web.config.serializer = JSONSerializer
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)
-    web.setup_rq_connection(app)
+    # rq-dashboard opens its own connection from the URL with a library that knows neither
+    # rediss+sentinel:// nor REDIS_CA_FILE: hand it the app's connection instead.
+    web.from_url = _app_connection
+    with app.app_context():
+        web.setup_rq_connection(app)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix="/rq")
     app.view_functions["rq_dashboard.requeue_job_view"] = _requeue_one
     app.view_functions["rq_dashboard.requeue_all"] = _requeue_all
@@ -61,6 +65,10 @@ def init_app(app: Flask) -> None:
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _app_connection(url: str, **options):
+    return None, resources.redis()
 
 
 def _requeue(failed_registry, job_id: str) -> bool:

@@ -34,6 +34,10 @@ def _int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = DEV_REDIS_URL
+    # The CA that signed the Redis servers' (and sentinels') certificates, for rediss:// URLs
+    # when it is not among the system's; and the sentinels' own password, when they have one.
+    redis_ca_file: str = ""
+    sentinel_password: str = ""
     # A worker serves these unless given queue names; "ml" makes it preload the model first.
     queues: tuple[str, ...] = ("default", "ml")
     result_ttl: int = 7 * 24 * 3600
@@ -68,6 +72,8 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             redis_url=os.environ.get("REDIS_URL") or DEV_REDIS_URL,
+            redis_ca_file=os.environ.get("REDIS_CA_FILE", ""),
+            sentinel_password=os.environ.get("SENTINEL_PASSWORD", ""),
             queues=tuple(q.strip() for q in os.environ.get("QUEUES", ",".join(cls.queues)).split(",") if q.strip()),
             result_ttl=_int("RESULT_TTL", cls.result_ttl),
             max_upload_mb=_int("MAX_UPLOAD_MB", cls.max_upload_mb),

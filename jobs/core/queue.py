@@ -21,9 +21,11 @@ from jobs.core.job import SpoolJob
 class SpoolQueue(Queue):
     """RQ's queue, with a maintenance lock that a dead worker holds for seconds, not minutes."""
 
-    # RQ holds it 899 s: a worker SIGKILLed while cleaning would stop every worker from
-    # noticing abandoned jobs for fifteen minutes. Cleaning takes milliseconds.
-    MAINTENANCE_LOCK_TTL = 30
+    # RQ holds it 899 s: a worker SIGKILLed (or cut off the network) while cleaning would stop
+    # every worker from noticing abandoned jobs for fifteen minutes. Cleaning takes milliseconds,
+    # and a worker cleans every second or so: a worker host that fell off the network while
+    # holding it delayed its own job's retry by the whole TTL, so it is kept short.
+    MAINTENANCE_LOCK_TTL = 10
 
     def __init__(self, *args, job_class=None, serializer=None, **kwargs):
         if not (isinstance(job_class, type) and issubclass(job_class, SpoolJob)):
