@@ -217,3 +217,9 @@ def emitter(rows: int = 5, pause: float = 0.0, word: str = "", big_text: int = 0
     while gate and not Path(gate).exists():
         time.sleep(0.02)
     return {"emitted": rows}
+
+
+@job(title="Own process", timeout=30)
+def own_process() -> dict:
+    """Say which process ran this job, and which process group it leads."""
+    return {"pid": os.getpid(), "group": os.getpgid(0)}

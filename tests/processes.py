@@ -127,6 +127,18 @@ class WorkerProcess(Process):
                 pass
         return found
 
+    def idle_horses(self) -> list[int]:
+        """The pids of the work horses forked ahead of their job, still waiting on their pipe."""
+        found = []
+        for child in children(self.pid):
+            try:
+                waiting = "pipe_read" in Path(f"/proc/{child}/wchan").read_text()
+                if waiting and os.getpgid(child) != child:
+                    found.append(child)
+            except (OSError, ProcessLookupError):
+                pass
+        return found
+
     def wait_work_horse(self, timeout: float = 30) -> int:
         """The pid of the work horse the worker forked for its current job, once there is one."""
         return wait_for(

@@ -6,8 +6,8 @@
 
 MAX_WAITING_PER_OWNER counts an owner's waiting jobs (queued, scheduled, deferred) without
 scanning their jobs: each admitted job id goes into a small sorted set per owner; one Lua
-script prunes it of jobs no longer waiting (reading at most twice the limit), checks and adds,
-so concurrent submits cannot pass the limit together, in one round trip. Owners named in
+script checks and adds, pruning the set of jobs no longer waiting only when it is full, so
+concurrent submits cannot pass the limit together, in one round trip. Owners named in
 QUOTA_EXEMPT_OWNERS (e.g. `token:nightly`) are not limited. Running jobs are not refused here:
 the scheduler lets them wait.
 """
@@ -31,21 +31,26 @@ IN_FLIGHT = 60
 WAITING_RETRY_AFTER = 30
 WINDOW = 3600
 
-# Prune the owner's set of ids no longer waiting, then check and add, in one round trip.
+# Check and add in one round trip; only an owner at the limit has their set pruned of ids no
+# longer waiting (reading at most twice the limit), so a submit below it costs O(log n), and the
+# set never holds more than about the limit.
 # KEYS[1]: the owner's waiting set; ARGV: limit, now, job id, ttl, job hash prefix, in-flight
 # cut-off, then the waiting statuses.
 _ADMIT = """
-local waiting_status = {}
-for i = 7, #ARGV do waiting_status[ARGV[i]] = true end
-local members = redis.call('ZRANGE', KEYS[1], 0, 2 * tonumber(ARGV[1]) - 1, 'WITHSCORES')
-for i = 1, #members, 2 do
-  local state = redis.call('HGET', ARGV[5] .. members[i], 'status')
-  local waiting = state and waiting_status[state]
-  if not waiting and not (not state and tonumber(members[i + 1]) > tonumber(ARGV[6])) then
-    redis.call('ZREM', KEYS[1], members[i])
+local limit = tonumber(ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local waiting_status = {}
+  for i = 7, #ARGV do waiting_status[ARGV[i]] = true end
+  local members = redis.call('ZRANGE', KEYS[1], 0, 2 * limit - 1, 'WITHSCORES')
+  for i = 1, #members, 2 do
+    local state = redis.call('HGET', ARGV[5] .. members[i], 'status')
+    local waiting = state and waiting_status[state]
+    if not waiting and not (not state and tonumber(members[i + 1]) > tonumber(ARGV[6])) then
+      redis.call('ZREM', KEYS[1], members[i])
+    end
   end
+  if redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1

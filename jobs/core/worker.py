@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
@@ -44,6 +43,7 @@ from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
 from jobs.core.queue import SpoolQueue
+from jobs.core.warm import WarmWorker
 
 PR_SET_PDEATHSIG = 1
 
@@ -57,8 +57,8 @@ def _die_with(parent_pid: int) -> None:
         os._exit(1)
 
 
-class SpoolWorker(Worker):
-    """RQ's forking worker, publishing each status change of the jobs it runs, with heartbeats
+class SpoolWorker(WarmWorker):
+    """RQ's forking worker (each horse forked before its job: jobs.core.warm), publishing each status change of the jobs it runs, with heartbeats
     tuned so that a dead worker's job is noticed in seconds, and a bounded warm shutdown."""
 
     job_class = SpoolJob
