@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app
+from redis.commands.core import Script
 
 from jobs.core import keys, status
 from webapp.exceptions import OverQuota
@@ -55,6 +56,7 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
+_admit = Script(None, _ADMIT.encode())  # sent by its digest: the text is a kilobyte
 
 
 def exempt(owner: str) -> bool:
@@ -71,7 +73,7 @@ def admit(owner: str, job_id: str) -> None:
     ttl = int(MAX_DELAY.total_seconds()) + settings().result_ttl
     now = time.time()
     args = (limit, now, job_id, ttl, keys.job_key(""), now - IN_FLIGHT, *sorted(status.WAITING))
-    if not redis().eval(_ADMIT, 1, key, *args):
+    if not _admit(keys=[key], args=args, client=redis()):
         raise OverQuota(
             f"You already have {limit} jobs waiting, the most one person may have (MAX_WAITING_PER_OWNER); "
             f"try again in {WAITING_RETRY_AFTER} seconds, when one has started, or cancel one.",
