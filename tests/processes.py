@@ -117,7 +117,7 @@ class WorkerProcess(Process):
         return self
 
     def work_horses(self) -> list[int]:
-        """The pids of the work horses this worker forked (each leads its own group) that still run."""
+        """The pids of the work horses running a job for this worker (each leads its own group)."""
         found = []
         for child in children(self.pid):
             try:
