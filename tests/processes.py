@@ -132,7 +132,7 @@ class WorkerProcess(Process):
         found = []
         for child in children(self.pid):
             try:
-                waiting = "pipe_read" in Path(f"/proc/{child}/wchan").read_text()
+                waiting = Path(f"/proc/{child}/comm").read_text().strip() == "idle horse"
                 if waiting and os.getpgid(child) != child:
                     found.append(child)
             except (OSError, ProcessLookupError):

@@ -18,12 +18,26 @@ dies with the worker (see `setup_work_horse_signals`) and is ended when the work
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import time
 
 from rq import Worker
 from rq.executions import Execution
+
+PR_SET_NAME = 15
+# How `ps`, `top` and /proc/<pid>/comm name a horse: waiting, then running its job.
+IDLE_NAME, BUSY_NAME = b"idle horse", b"work horse"
+
+
+_prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
+
+
+def _name_process(name: bytes) -> None:
+    """Name this process for the system's tools (where the system has prctl)."""
+    if _prctl is not None:
+        _prctl(PR_SET_NAME, ctypes.c_char_p(name))
 
 
 class IdleHorse:
@@ -120,6 +134,7 @@ class WarmWorker(Worker):
             self._horse_pid = 0
             self._stopped_job_id = None
             self.setup_work_horse_signals()  # before waiting: so it dies with the worker
+            _name_process(IDLE_NAME)
             # Drop the worker's Redis sockets (closed in this process only): the horse opens its own.
             self.connection.connection_pool.reset()
             line = b""
@@ -129,6 +144,7 @@ class WarmWorker(Worker):
                     os._exit(0)
                 line += chunk
             os.close(pipe)
+            _name_process(BUSY_NAME)
             job_id, execution_id, queue_name = line.decode().split()
             os.environ["RQ_JOB_ID"] = job_id
             job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
