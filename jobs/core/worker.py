@@ -58,8 +58,9 @@ def _die_with(parent_pid: int) -> None:
 
 
 class SpoolWorker(WarmWorker):
-    """RQ's forking worker (each horse forked before its job: jobs.core.warm), publishing each status change of the jobs it runs, with heartbeats
-    tuned so that a dead worker's job is noticed in seconds, and a bounded warm shutdown."""
+    """RQ's forking worker (each horse forked before its job: jobs.core.warm), publishing each
+    status change of the jobs it runs, with heartbeats tuned so that a dead worker's job is
+    noticed in seconds, and a bounded warm shutdown."""
 
     job_class = SpoolJob
     queue_class = SpoolQueue
