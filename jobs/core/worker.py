@@ -212,6 +212,14 @@ class SpoolWorker(WarmWorker):
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
         if self._interruption and not self.is_horse:
             exc_string, self._interruption = f"WorkerShutdown: {self._interruption}", None
+        if not self.is_horse:
+            # Its process is gone (stopped, killed): say when it ended before RQ says it is over,
+            # so that no reader sees it stopped or failed without an end.
+            job.ended_at = job.ended_at or now()
+            try:
+                keys.mark_ended(self.connection, job.id, job.ended_at)
+            except RedisError:
+                self.log.exception("could not record the end of job %s", job.id)
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=exc_string)
         self._announce(job, self._record_end(job))
 
