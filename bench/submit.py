@@ -1,6 +1,9 @@
 """Submit: POST /api/jobs under gunicorn (as the Procfile runs it) with 16 connections,
 against raw `Queue.enqueue` of the same function from one process.
 
+Every check of a real submit runs: validation, the owner's cookie, the waiting-jobs quota (with a
+limit the run never reaches, so that it is checked on every submit) and fair turns.
+
 The load comes from wrk (a C load generator, `apt-get install wrk`) when it is installed,
 since a Python client would take the cores the server needs; its CPU is reported.
 """
@@ -20,6 +23,8 @@ from bench.harness import Stack, cpu_seconds
 from bench.report import Figure, median
 
 CONNECTIONS = 16
+# Far above what one run submits: the quota is checked on every submit, never refused.
+QUOTA = 10_000_000
 LUA = """
 wrk.method = "POST"
 wrk.body = '{"type": "noop", "params": {}}'
@@ -72,7 +77,7 @@ def run(quick: bool) -> list[Figure]:
     reps, seconds, n_raw = (1, 3, 2000) if quick else (3, 8, 8000)
     raws, runs, web_cpus = [], [], []
     with Stack() as stack:
-        web = stack.web(workers=2)
+        web = stack.web(workers=2, MAX_WAITING_PER_OWNER=QUOTA)
         first = requests.post(web.url + "/api/jobs", json={"type": "noop", "params": {}}, timeout=5)
         first.raise_for_status()
         cookie = "; ".join(f"{k}={v}" for k, v in first.cookies.items())
@@ -98,8 +103,8 @@ def run(quick: bool) -> list[Figure]:
             "jobs/s",
             raw,
             "raw Queue.enqueue, 1 process",
-            "≥ 0.9×",
-            rps / raw >= 0.9,
+            "≥ 1.0×",
+            rps / raw >= 1.0,
             note,
         ),
         Figure("submit: p99 latency", p99, "ms", target="< 25 ms", ok=p99 < 25),

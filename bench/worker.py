@@ -7,6 +7,7 @@ over the span from the first job's start to the last one's end (RQ's own timesta
 start-up (and the model preload) is left out. Latency: one job at a time, from just before
 `enqueue` to the first line of the job's body (which returns `time.time()`), with Spool's
 worker serving the "ml" queue and so holding the embedding model, and plain RQ without it.
+Spool's worker forks each work horse before its job (jobs.core.warm); plain RQ forks per job.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def run(quick: bool) -> list[Figure]:
             "jobs/s",
             plain_rate,
             "plain rq worker",
-            "≥ 0.95×",
-            spool_rate / plain_rate >= 0.95,
+            "≥ 1.0×",
+            spool_rate / plain_rate >= 1.0,
             f"{n} jobs a run; runs: Spool {', '.join(f'{r:.0f}' for r in spool_rates)}, "
             f"RQ {', '.join(f'{r:.0f}' for r in plain_rates)}",
         ),
@@ -85,8 +86,8 @@ def run(quick: bool) -> list[Figure]:
             "ms",
             plain_p50,
             "plain rq worker, no model",
-            "≤ 1.2×",
-            p50 / plain_p50 <= 1.2,
+            "≤ 1.0×",
+            p50 / plain_p50 <= 1.0,
             f"{m} jobs each, one at a time, taking turns; p99 {percentile(spool_latency, 99):.1f} ms vs {percentile(plain_latency, 99):.1f} ms",
         ),
     ]

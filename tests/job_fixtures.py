@@ -268,3 +268,9 @@ def fan_then_die(n: int = 2, whole_worker: bool = False) -> dict:
         if whole_worker:
             os.kill(os.getppid(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@job(title="Own process", timeout=30)
+def own_process() -> dict:
+    """Say which process ran this job, and which process group it leads."""
+    return {"pid": os.getpid(), "group": os.getpgid(0)}

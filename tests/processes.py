@@ -117,13 +117,25 @@ class WorkerProcess(Process):
         return self
 
     def work_horses(self) -> list[int]:
-        """The pids of the work horses this worker forked (each leads its own group) that still run."""
+        """The pids of the work horses running a job for this worker (each leads its own group)."""
         found = []
         for child in children(self.pid):
             try:
                 if os.getpgid(child) == child and not gone(child):
                     found.append(child)
             except ProcessLookupError:
+                pass
+        return found
+
+    def idle_horses(self) -> list[int]:
+        """The pids of the work horses forked ahead of their job, still waiting on their pipe."""
+        found = []
+        for child in children(self.pid):
+            try:
+                waiting = Path(f"/proc/{child}/comm").read_text().strip() == "idle horse"
+                if waiting and os.getpgid(child) != child:
+                    found.append(child)
+            except (OSError, ProcessLookupError):
                 pass
         return found
 

@@ -64,6 +64,14 @@ class RefreshingSessionInterface(SecureCookieSessionInterface):
     """
 
     REFRESH_AFTER = 3600
+    _signing: tuple | None = None
+
+    def get_signing_serializer(self, app):
+        # Flask builds the serializer anew twice a request; it depends only on the keys.
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if self._signing is None or self._signing[0] != keys:
+            self._signing = (keys, super().get_signing_serializer(app))
+        return self._signing[1]
 
     def open_session(self, app, request):
         serializer = self.get_signing_serializer(app)

@@ -6,8 +6,8 @@
 
 MAX_WAITING_PER_OWNER counts an owner's waiting jobs (queued, scheduled, deferred) without
 scanning their jobs: each admitted job id goes into a small sorted set per owner; one Lua
-script prunes it of jobs no longer waiting (reading at most twice the limit), checks and adds,
-so concurrent submits cannot pass the limit together, in one round trip. Owners named in
+script checks and adds, pruning the set of jobs no longer waiting only when it is full, so
+concurrent submits cannot pass the limit together, in one round trip. Owners named in
 QUOTA_EXEMPT_OWNERS (e.g. `token:nightly`) are not limited. Running jobs are not refused here:
 the scheduler lets them wait.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app
+from redis.commands.core import Script
 
 from jobs.core import keys, status
 from webapp.exceptions import OverQuota
@@ -31,25 +32,31 @@ IN_FLIGHT = 60
 WAITING_RETRY_AFTER = 30
 WINDOW = 3600
 
-# Prune the owner's set of ids no longer waiting, then check and add, in one round trip.
+# Check and add in one round trip; only an owner at the limit has their set pruned of ids no
+# longer waiting (reading at most twice the limit), so a submit below it costs O(log n), and the
+# set never holds more than about the limit.
 # KEYS[1]: the owner's waiting set; ARGV: limit, now, job id, ttl, job hash prefix, in-flight
 # cut-off, then the waiting statuses.
 _ADMIT = """
-local waiting_status = {}
-for i = 7, #ARGV do waiting_status[ARGV[i]] = true end
-local members = redis.call('ZRANGE', KEYS[1], 0, 2 * tonumber(ARGV[1]) - 1, 'WITHSCORES')
-for i = 1, #members, 2 do
-  local state = redis.call('HGET', ARGV[5] .. members[i], 'status')
-  local waiting = state and waiting_status[state]
-  if not waiting and not (not state and tonumber(members[i + 1]) > tonumber(ARGV[6])) then
-    redis.call('ZREM', KEYS[1], members[i])
+local limit = tonumber(ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local waiting_status = {}
+  for i = 7, #ARGV do waiting_status[ARGV[i]] = true end
+  local members = redis.call('ZRANGE', KEYS[1], 0, 2 * limit - 1, 'WITHSCORES')
+  for i = 1, #members, 2 do
+    local state = redis.call('HGET', ARGV[5] .. members[i], 'status')
+    local waiting = state and waiting_status[state]
+    if not waiting and not (not state and tonumber(members[i + 1]) > tonumber(ARGV[6])) then
+      redis.call('ZREM', KEYS[1], members[i])
+    end
   end
+  if redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
+_admit = Script(None, _ADMIT.encode())  # sent by its digest: the text is a kilobyte
 
 
 def exempt(owner: str) -> bool:
@@ -66,7 +73,7 @@ def admit(owner: str, job_id: str) -> None:
     ttl = int(MAX_DELAY.total_seconds()) + settings().result_ttl
     now = time.time()
     args = (limit, now, job_id, ttl, keys.job_key(""), now - IN_FLIGHT, *sorted(status.WAITING))
-    if not redis().eval(_ADMIT, 1, key, *args):
+    if not _admit(keys=[key], args=args, client=redis()):
         raise OverQuota(
             f"You already have {limit} jobs waiting, the most one person may have (MAX_WAITING_PER_OWNER); "
             f"try again in {WAITING_RETRY_AFTER} seconds, when one has started, or cancel one.",

@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
@@ -46,6 +45,7 @@ from jobs.core.dependents import cancel_dependents
 from jobs.core.job import AwaitParts, SpoolJob
 from jobs.core.keys import Meta
 from jobs.core.queue import SpoolQueue
+from jobs.core.warm import WarmWorker
 
 PR_SET_PDEATHSIG = 1
 
@@ -59,9 +59,10 @@ def _die_with(parent_pid: int) -> None:
         os._exit(1)
 
 
-class SpoolWorker(Worker):
-    """RQ's forking worker, publishing each status change of the jobs it runs, with heartbeats
-    tuned so that a dead worker's job is noticed in seconds, and a bounded warm shutdown."""
+class SpoolWorker(WarmWorker):
+    """RQ's forking worker (each horse forked before its job: jobs.core.warm), publishing each
+    status change of the jobs it runs, with heartbeats tuned so that a dead worker's job is
+    noticed in seconds, and a bounded warm shutdown."""
 
     job_class = SpoolJob
     queue_class = SpoolQueue
@@ -239,6 +240,14 @@ class SpoolWorker(Worker):
             return
         if self._interruption and not self.is_horse:
             exc_string, self._interruption = f"WorkerShutdown: {self._interruption}", None
+        if not self.is_horse:
+            # Its process is gone (stopped, killed): say when it ended before RQ says it is over,
+            # so that no reader sees it stopped or failed without an end.
+            job.ended_at = job.ended_at or now()
+            try:
+                keys.mark_ended(self.connection, job.id, job.ended_at)
+            except RedisError:
+                self.log.exception("could not record the end of job %s", job.id)
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=exc_string)
         if exc_string.strip():
             try:  # findable by the words of its error sentence; a failure to index is no failure of the job's
