@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-TAU = 10.0
+TAU = 5.0
 
 
 class Eta:
