@@ -4,44 +4,37 @@
     eta.estimate(done, total, time.monotonic())   # seconds left, or None while unknown
 
 A job rarely runs at one pace: a model warms up, a link check ends on its slowest links. The
-rate is an average of the recent pace, each update's weight fading with a time constant of
-`TAU` seconds, so the estimate follows a change of pace within seconds. It starts from the
-average pace since the start, and starts over when the total changes or the count goes back
-(a new phase of the job).
+pace is measured over a sliding window of the last `WINDOW` seconds of updates, so the estimate
+follows a change of pace within seconds; until the job has run that long it is the pace since
+the start. A changed total, or a count that goes back, is a new phase: the window starts over.
 """
 
 from __future__ import annotations
 
-import math
+from collections import deque
 
-TAU = 5.0
+WINDOW = 10.0
 
 
 class Eta:
-    def __init__(self, started: float, tau: float = TAU):
-        self.tau = tau
-        self.since = started
+    def __init__(self, started: float, window: float = WINDOW):
+        self.window = window
         self.total: float | None = None
-        self.last: tuple[float, float] | None = None  # (fraction done, when)
-        self.rate: float | None = None  # fraction per second
+        # (when, fraction done): the job's start counts as nothing done.
+        self.samples: deque[tuple[float, float]] = deque([(started, 0.0)])
 
     def estimate(self, done: float, total: float, now: float) -> float | None:
         fraction = min(max(done / total, 0.0), 1.0)
-        if self.last is not None and (total != self.total or fraction < self.last[0]):
-            self.since, self.last, self.rate = self.last[1], None, None  # a new phase
+        if self.total is not None and (total != self.total or fraction < self.samples[-1][1]):
+            self.samples = deque([(self.samples[-1][0], 0.0)])  # a new phase, begun at the last update
         self.total = total
-        if self.last is None or self.rate is None:
-            elapsed = now - self.since
-            self.rate = fraction / elapsed if elapsed > 0 and fraction > 0 else None
-        else:
-            before, then = self.last
-            gap = now - then
-            if gap > 0:
-                weight = 1 - math.exp(-gap / self.tau)
-                self.rate = weight * (fraction - before) / gap + (1 - weight) * self.rate
-        self.last = (fraction, now)
+        self.samples.append((now, fraction))
+        # Keep one sample at least a window old, so the pace is measured over the whole window.
+        while len(self.samples) > 2 and self.samples[1][0] <= now - self.window:
+            self.samples.popleft()
         if fraction >= 1:
             return 0.0
-        if not self.rate or self.rate <= 0 or fraction <= 0:
+        then, before = self.samples[0]
+        if now <= then or fraction <= before:
             return None
-        return round((1 - fraction) / self.rate, 1)
+        return round((1 - fraction) * (now - then) / (fraction - before), 1)
