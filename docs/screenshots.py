@@ -3,8 +3,8 @@
     .venv/bin/python docs/screenshots.py                      # starts redis-server, a worker and gunicorn
     .venv/bin/python docs/screenshots.py --url http://localhost:5000   # or uses a running Spool
 
-Each page is shot on a laptop-sized window in the light scheme; the job page also on a
-phone in the dark scheme.
+Each page is shot on a laptop-sized window in the light scheme; a running job and the link
+check's result also on a phone in the dark scheme, and the cluster chart on a dark laptop.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -195,12 +196,29 @@ def take(url: str, site: str) -> None:
         page.click("button[type=submit]")
         expect(page.locator("#status")).to_have_text("Done")
         shoot(page, "links-result")
+        links_job = page.url.rsplit("/", 1)[1]
 
         clusters = submit(page, "cluster_texts", files={"file": ("notes.txt", DOCUMENTS)}, k=4)
         page.goto(f"/jobs/{clusters}")
         expect(page.locator("#status")).to_have_text("Done")
         page.wait_for_function("[...document.images].every((i) => i.complete && i.naturalWidth > 0)")
         shoot(page, "clusters-result")
+        page.click("#edit")
+        shoot(page, "form-reuse")
+
+        dark = browser.new_context(
+            base_url=url, viewport=LAPTOP, color_scheme="dark", storage_state=context.storage_state()
+        )
+        night = dark.new_page()
+        night.goto(f"/jobs/{clusters}")
+        night.wait_for_function("[...document.images].every((i) => i.complete && i.naturalWidth > 0)")
+        shoot(night, "clusters-result-dark")
+        dark.close()
+
+        later = page.request.post("/api/jobs", data={"type": "primes", "params": {"limit": 1000}, "run_in": 5400})
+        page.goto(f"/jobs/{later.json()['id']}")
+        expect(page.locator("#countdown")).to_have_text(re.compile("^in "))
+        shoot(page, "scheduled")
 
         failed = submit(page, "semantic_search", files={"file": ("notes.csv", "title,text\nBread,Knead well\n")},
                         query="bread", text_column="body")  # fmt: skip
@@ -220,6 +238,8 @@ def take(url: str, site: str) -> None:
         mobile.goto(f"/jobs/{running}")
         expect(mobile.locator("#status")).to_have_text("Running")
         shoot(mobile, "running-phone-dark")
+        mobile.goto(f"/jobs/{links_job}")
+        shoot(mobile, "links-result-phone-dark")
         phone.close()
 
         page.click("#cancel")
