@@ -48,19 +48,24 @@ class Outcome:
         return self.error is None and self.status is not None and self.status < 400
 
     def row(self) -> list:
+        # Why a link is broken comes right after it, where the eye lands first.
+        if self.error or self.status is None or self.status < 400:
+            error = self.error or ("body over the size cap, not read in full" if self.truncated else "")
+        else:
+            error = f"HTTP {self.status}"
         return [
             self.url,
             self.status,
+            error,
+            round(self.seconds * 1000),
+            self.attempts,
             self.final_url,
             " → ".join(self.redirects),
-            round(self.seconds * 1000),
             self.size,
-            self.attempts,
-            self.error or ("body over the size cap, not read in full" if self.truncated else ""),
         ]
 
 
-COLUMNS = ["url", "status", "final_url", "redirects", "time_ms", "size_bytes", "attempts", "error"]
+COLUMNS = ["url", "status", "error", "time_ms", "attempts", "final_url", "redirects", "size_bytes"]
 
 
 def resolve(url: str) -> tuple[str, str, int, str]:

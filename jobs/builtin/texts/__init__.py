@@ -38,6 +38,10 @@ def _read(file: str, column: str) -> tuple[list[tuple[int, str]], str]:
     return numbered, source
 
 
+def _excerpt(text: str, length: int = 40) -> str:
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+
+
 def _embed(texts: list[str]):
     progress(0, len(texts), "encoding")
     return embeddings.encode(
@@ -125,7 +129,8 @@ def cluster_texts(
     rows = [[numbered[i][0], int(labels[i]) + 1, texts[i]] for i in range(len(texts))]
     attach("clusters.csv", csv_text(["line", "cluster", "text"], rows), "text/csv")
     legend = [
-        (c["cluster"] - 1, f"{c['cluster']}: {', '.join(c['terms']) or c['representative'][:40]}") for c in clusters
+        (c["cluster"] - 1, f"{c['cluster']}: {', '.join(c['terms']) or _excerpt(c['representative'])}")
+        for c in clusters
     ]
     progress(len(texts), len(texts), "done")
     return {

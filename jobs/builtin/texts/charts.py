@@ -25,7 +25,7 @@ PALETTE = np.array(
     dtype=np.uint8,
 )  # fmt: skip
 FRAME = (128, 128, 128, 160)  # mid-grey, half seen: as visible on white as on near-black
-RADIUS = 3
+RADIUS = 5
 MARGIN = 16
 
 

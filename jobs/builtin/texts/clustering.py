@@ -64,7 +64,7 @@ STOPWORDS = frozenset(
 
 
 def top_terms(texts: list[str], labels: np.ndarray, k: int, n: int = 3) -> list[list[str]]:
-    """For each cluster, the `n` words most typical of its texts: frequent in it, rarer elsewhere."""
+    """For each cluster, up to `n` words most typical of its texts: frequent in it, rarer elsewhere."""
     words = [{w for w in "".join(c if c.isalnum() else " " for c in t.lower()).split() if len(w) > 2} for t in texts]
     words = [w - STOPWORDS for w in words]
     overall: dict[str, int] = {}
@@ -78,7 +78,8 @@ def top_terms(texts: list[str], labels: np.ndarray, k: int, n: int = 3) -> list[
         for i in members:
             for word in words[i]:
                 inside[word] = inside.get(word, 0) + 1
-        # Share of the cluster's texts holding the word, times the share of the word's texts in the cluster.
-        score = {w: (m / len(members)) * (m / overall[w]) for w, m in inside.items()}
+        # Share of the cluster's texts holding the word, times the share of the word's texts in the
+        # cluster; a word in one text only tells nothing about the cluster.
+        score = {w: (m / len(members)) * (m / overall[w]) for w, m in inside.items() if m > 1}
         terms.append(sorted(score, key=lambda w: (-score[w], w))[:n])
     return terms
