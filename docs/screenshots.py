@@ -224,7 +224,7 @@ def take(url: str, site: str) -> None:
 
         later = page.request.post("/api/jobs", data={"type": "primes", "params": {"limit": 1000}, "run_in": 5400})
         page.goto(f"/jobs/{later.json()['id']}")
-        expect(page.locator("#countdown")).to_have_text(re.compile("^in "))
+        expect(page.locator("#countdown")).to_have_text(re.compile(r"^\(in "))
         shoot(page, "scheduled")
 
         failed = submit(page, "semantic_search", files={"file": ("notes.csv", "title,text\nBread,Knead well\n")},

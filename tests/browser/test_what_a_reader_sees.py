@@ -70,7 +70,8 @@ def test_a_start_time_is_asked_and_shown_in_the_readers_zone_and_counts_down(new
     job = page.request.get(page.url.replace("/jobs/", "/api/jobs/")).json()
     assert datetime.fromisoformat(job["scheduled_for"]) == start.astimezone(UTC)  # kept in UTC
     expect(page.locator("#starts time")).to_contain_text(start.strftime("%H:%M"))  # shown in Tokyo time
-    expect(page.locator("#countdown")).to_have_text(re.compile(r"^in (1 h 59 min|2 h 00 min)$"))
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^\(in (1 h 59 min|2 h 00 min)\)$"))
+    expect(page.locator("#elapsed")).to_have_text("")  # no "waiting for 0 s" beside it
 
 
 def test_a_waiting_job_says_no_worker_serves_it_and_a_running_one_says_about_how_long(page, worker):

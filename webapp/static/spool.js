@@ -65,7 +65,7 @@
       const ended = parseTime(root.dataset.endedAt);
       let elapsed = "", eta = "";
       if (status === "started" && started) elapsed = "running for " + duration((now - started) / 1000);
-      else if (ACTIVE.includes(status) && created) elapsed = "waiting for " + duration((now - created) / 1000);
+      else if (ACTIVE.includes(status) && status !== "scheduled" && created) elapsed = "waiting for " + duration((now - created) / 1000);
       else if (started && ended) elapsed = ended - started < 1000 ? "took under a second" : "took " + duration((ended - started) / 1000);
       if (status === "started" && etaAt && !stalled) {
         const left = (etaAt - Date.now()) / 1000;

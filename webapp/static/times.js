@@ -33,14 +33,14 @@
     });
   }
 
-  // "in 4 min 10 s" to each <time data-countdown>, kept current; "any moment now" once it is due.
+  // "(in 4 min 10 s)" in each [data-countdown], kept current; "(any moment now)" once it is due.
   // `skew` is the browser's clock minus the server's, so a wrong clock does not move the start.
   function countdowns(within, skew) {
     const els = within.querySelectorAll("[data-countdown]");
     const update = () =>
       els.forEach((el) => {
         const left = (parseTime(el.dataset.countdown) - (Date.now() - skew)) / 1000;
-        el.textContent = left >= 1 ? "in " + duration(left) : "any moment now";
+        el.textContent = left >= 1 ? "(in " + duration(left) + ")" : "(any moment now)";
       });
     update();
     return els.length ? setInterval(update, 1000) : null;

@@ -59,7 +59,7 @@ STOPWORDS = frozenset(
     "the and for are but not you all any can had her was one our out has his how its may new now old see two who "
     "did get him let put say she too use with this that from they have were been what when where which will would "
     "there their them then than into over also just more most some such only very about after before could should "
-    "these those other each your".split()
+    "these those other each your until while since because through".split()
 )
 
 
