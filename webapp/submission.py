@@ -97,6 +97,8 @@ def clean(job_type: JobType, params, uploaded, notify_email=None, reused=None) -
             }
         ) from None
     ttl = settings().result_ttl + 24 * 3600  # a queued job may wait a while before it runs
+    for ref in kept.values():  # the new job may outlive the one that first read the file
+        files.keep_upload(redis(), ref, ttl)
     for name, upload in given.items():
         data = upload.read()
         clean_values[name] = files.save_upload(redis(), upload.filename, upload.mimetype, data, ttl, limit_mb)

@@ -88,6 +88,12 @@ def upload_name(connection: Redis, ref) -> str | None:
     return None if name is None else name.decode()
 
 
+def keep_upload(connection: Redis, ref: str, ttl: int) -> None:
+    """Keep a stored upload for `ttl` seconds from now, for another job that reads it."""
+    if UPLOAD_REF.match(ref or ""):
+        connection.expire(keys.upload_key(ref), ttl)
+
+
 def attach(name: str, data: bytes | str, content_type: str = "application/octet-stream") -> None:
     """Attach a result file to the current job, offered for download on its page."""
     job = get_current_job()

@@ -142,6 +142,6 @@ def cluster_texts(
         ],
         "table": {
             "columns": ["cluster", "size", "top terms", "representative"],
-            "rows": [[c["cluster"], c["size"], ", ".join(c["terms"]), c["representative"]] for c in clusters],
+            "rows": [[c["cluster"], c["size"], ", ".join(c["terms"]) or "—", c["representative"]] for c in clusters],
         },
     }
