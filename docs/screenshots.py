@@ -3,8 +3,8 @@
     .venv/bin/python docs/screenshots.py                      # starts redis-server, a worker and gunicorn
     .venv/bin/python docs/screenshots.py --url http://localhost:5000   # or uses a running Spool
 
-Each page is shot on a laptop-sized window in the light scheme; the job page also on a
-phone in the dark scheme.
+Each page is shot on a laptop-sized window in the light scheme; a running job and the link
+check's result also on a phone in the dark scheme, and the cluster chart on a dark laptop.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def local_spool():
             for command in commands:
                 processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         url = f"http://127.0.0.1:{web_port}"
-        _wait(lambda: _answers(url + "/readyz"), "Spool to be ready (see " + str(var / "log") + ")", 60)
+        _wait(lambda: _answers(url + "/readyz"), "Spool to be ready (see " + str(var / "log") + ")", 240)
         yield url
     finally:
         for process in reversed(processes):
@@ -174,6 +175,12 @@ def submit(page, job_type: str, files: dict | None = None, **params) -> str:
     return response.json()["id"]
 
 
+def until(page, condition: str, seconds: float = 120) -> None:
+    """Wait for a JavaScript condition, checked from here: the pages' policy forbids the string
+    evaluation Playwright's own wait_for_function polls with."""
+    _wait(lambda: page.evaluate(condition), condition, seconds)
+
+
 def shoot(page, name: str) -> None:
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.screenshot(path=OUT / f"{name}.png", full_page=True, animations="disabled")
@@ -182,6 +189,7 @@ def shoot(page, name: str) -> None:
 
 def take(url: str, site: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=120_000)  # a loaded machine runs the examples slowly
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=url, viewport=LAPTOP, color_scheme="light")
@@ -195,12 +203,29 @@ def take(url: str, site: str) -> None:
         page.click("button[type=submit]")
         expect(page.locator("#status")).to_have_text("Done")
         shoot(page, "links-result")
+        links_job = page.url.rsplit("/", 1)[1]
 
         clusters = submit(page, "cluster_texts", files={"file": ("notes.txt", DOCUMENTS)}, k=4)
         page.goto(f"/jobs/{clusters}")
         expect(page.locator("#status")).to_have_text("Done")
-        page.wait_for_function("[...document.images].every((i) => i.complete && i.naturalWidth > 0)")
+        until(page, "[...document.images].every((i) => i.complete && i.naturalWidth > 0)")
         shoot(page, "clusters-result")
+        page.click("#edit")
+        shoot(page, "form-reuse")
+
+        dark = browser.new_context(
+            base_url=url, viewport=LAPTOP, color_scheme="dark", storage_state=context.storage_state()
+        )
+        night = dark.new_page()
+        night.goto(f"/jobs/{clusters}")
+        until(night, "[...document.images].every((i) => i.complete && i.naturalWidth > 0)")
+        shoot(night, "clusters-result-dark")
+        dark.close()
+
+        later = page.request.post("/api/jobs", data={"type": "primes", "params": {"limit": 1000}, "run_in": 5400})
+        page.goto(f"/jobs/{later.json()['id']}")
+        expect(page.locator("#countdown")).to_have_text(re.compile(r"^\(in "))
+        shoot(page, "scheduled")
 
         failed = submit(page, "semantic_search", files={"file": ("notes.csv", "title,text\nBread,Knead well\n")},
                         query="bread", text_column="body")  # fmt: skip
@@ -210,7 +235,7 @@ def take(url: str, site: str) -> None:
 
         running = submit(page, "primes", limit=3_000_000_000)
         page.goto(f"/jobs/{running}")
-        page.wait_for_function("Number(document.getElementById('bar').getAttribute('aria-valuenow')) >= 8")
+        until(page, "Number(document.getElementById('bar').getAttribute('aria-valuenow')) >= 8")
         shoot(page, "running")
 
         phone = browser.new_context(
@@ -220,6 +245,8 @@ def take(url: str, site: str) -> None:
         mobile.goto(f"/jobs/{running}")
         expect(mobile.locator("#status")).to_have_text("Running")
         shoot(mobile, "running-phone-dark")
+        mobile.goto(f"/jobs/{links_job}")
+        shoot(mobile, "links-result-phone-dark")
         phone.close()
 
         page.click("#cancel")

@@ -86,6 +86,16 @@ def echo_file(data: Upload, note: str = "") -> dict:
     return {"name": upload.name, "size": len(upload.data), "first_line": upload.text().splitlines()[0], "note": note}
 
 
+@job(title="Charted", timeout=30)
+def charted() -> dict:
+    """Return a described chart and a table with an error column, as the built-in jobs do."""
+    attach("dot.png", PNG_1X1, "image/png")
+    legend = [{"colour": "#1f77b4", "label": "1: dot"}]
+    chart = {"file": "dot.png", "title": "One dot", "alt": "1 point in 1 cluster", "x_label": "Across", "y_label": "Up"}
+    rows = [["http://a.example/", 200, ""], ["http://b.example/", None, "connection refused"]]
+    return {"charts": [{**chart, "legend": legend}], "table": {"columns": ["url", "status", "error"], "rows": rows}}
+
+
 @job(title="Table", timeout=30)
 def table(note: str = "three rows") -> dict:
     """Return a small table, as a result with rows does."""

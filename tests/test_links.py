@@ -134,6 +134,7 @@ def test_link_check_reports_each_url_through_a_worker(client, api, worker, site)
     assert rows["/slow"]["attempts"] == 2  # a timeout is transient: tried again
     assert rows["/error"]["status"] == 500 and rows["/error"]["attempts"] == 1  # a 500 is not
     assert rows["/missing"]["status"] == 404 and rows["/missing"]["attempts"] == 1
+    assert rows["/missing"]["error"] == "HTTP 404" and rows["/error"]["error"] == "HTTP 500"
     assert rows["/flaky"]["status"] == 200 and rows["/flaky"]["attempts"] == 2
     assert rows["/huge"]["status"] == 200 and rows["/huge"]["size_bytes"] > links.MAX_BODY
     assert "size cap" in rows["/huge"]["error"]
@@ -173,7 +174,7 @@ def test_loopback_is_refused_when_private_urls_are_not_allowed(api, start_worker
     start_worker(env={"SPOOL_ALLOW_PRIVATE_URLS": ""})
     job_id = api.submit("check_links", urls=[site.url + "/ok", "http://localhost:1/"])
     snapshot = api.wait_status(job_id, "finished", "failed")
-    errors = [row[-1] for row in snapshot["result"]["table"]["rows"]]
+    errors = [row[links.COLUMNS.index("error")] for row in snapshot["result"]["table"]["rows"]]
     assert all("non-public address" in e for e in errors), errors
     assert site.hits == []
 

@@ -28,3 +28,13 @@ def test_the_operator_pages_are_valid_html(operator, finished_job, path):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert markup.errors(html) == [] and markup.unnamed(html) == []
+
+
+def test_a_chart_an_error_row_a_reused_file_a_countdown_and_a_missing_worker_are_valid_html(client, api, worker):
+    charted, parked = api.submit("charted"), api.submit("parked")
+    later = client.post("/api/jobs", json={"type": "steps", "run_in": 3600}).get_json()["id"]
+    upload = api.submit_files("echo_file", {}, data=("notes.txt", b"hello")).get_json()["id"]
+    api.wait_status(charted, "finished")
+    for path in (f"/jobs/{charted}", f"/jobs/{parked}", f"/jobs/{later}", f"/jobs/new/echo_file?from={upload}"):
+        html = client.get(path).get_data(as_text=True)
+        assert markup.errors(html) == [] and markup.unnamed(html) == [], path

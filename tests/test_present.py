@@ -32,7 +32,23 @@ def test_something_that_is_not_a_table_stays_json(table):
 
 def test_png_files_are_shown_as_images_and_every_file_is_a_download():
     v = view(None, [PNG, CSV])
-    assert v["images"] == [PNG] and v["files"] == [PNG, CSV] and v["scalar"] is None
+    assert v["images"] == [{**PNG, "alt": "chart.png", "legend": []}] and v["files"] == [PNG, CSV]
+    assert v["scalar"] is None
+
+
+def test_a_chart_takes_its_title_alt_text_and_legend_from_the_result_and_only_hex_colours():
+    legend = [{"colour": "#1f77b4", "label": "1: fruit"}, {"colour": "red;background:url(x)", "label": "2"}]
+    chart = {"file": "chart.png", "title": "Two groups", "alt": "5 points in 2 clusters", "legend": legend}
+    v = view({"charts": [chart], "table": {"columns": ["a"], "rows": [[1]]}}, [PNG])
+    (image,) = v["images"]
+    assert image["title"] == "Two groups" and image["alt"] == "5 points in 2 clusters"
+    assert image["legend"] == legend[:1] and image["url"] == PNG["url"]
+    assert v["data"] is None  # the description is shown as the chart, not again as JSON
+
+
+def test_rows_with_an_error_are_marked_as_problems():
+    v = view({"table": {"columns": ["url", "error"], "rows": [["a", ""], ["b", "HTTP 404"], ["c", None]]}})
+    assert v["table"]["problems"] == [False, True, False]
 
 
 @pytest.mark.parametrize(

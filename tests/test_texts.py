@@ -90,6 +90,18 @@ def test_csv_column_and_jsonl_key_are_read(ml_api, ml_worker):
     assert from_jsonl["result"]["table"]["rows"][0][3] == "Compile the program and fix the bug"
 
 
+def test_a_csv_with_no_column_named_is_read_from_the_column_holding_text_and_says_so(ml_api, ml_worker):
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["id", "score", "body", "tag"])
+    writer.writerows([i, i * 1.5, text, "x"] for i, text in enumerate(VEHICLES + CODE))
+    snapshot = run(ml_api, "semantic_search", {"query": "trains", "top_k": 1}, "d.csv", rows.getvalue())
+    assert snapshot["result"]["table"]["rows"][0][3] == "The train left the station late"
+    assert snapshot["result"]["read_from"] == "column 'body' of d.csv"
+    assert "read 6 documents from column 'body' of d.csv" in snapshot["log"]
+    assert snapshot["progress"]["message"] == "done"
+
+
 def test_a_missing_csv_column_fails_saying_which_exist(ml_api, ml_worker):
     snapshot = run(ml_api, "semantic_search", {"query": "x", "text_column": "nope"}, "d.csv", "id,body\n1,hello\n")
     assert snapshot["status"] == "failed"
@@ -106,6 +118,14 @@ def test_cluster_texts_groups_by_topic_with_a_chart(ml_client, ml_api, ml_worker
     png = ml_client.get(files["clusters.png"]["url"])
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert struct.unpack(">II", png.data[16:24]) == (720, 480)
+    assert png.data[25] == 6  # RGBA: a transparent background, for light and dark pages alike
+    (chart,) = snapshot["result"]["charts"]
+    assert chart["file"] == "clusters.png" and chart["title"] == "3 clusters of 9 texts"
+    assert chart["alt"].startswith("Scatter chart of 9 points in 3 clusters")
+    assert [e["label"].split(":")[0] for e in chart["legend"]] == ["1", "2", "3"]
+    (fruit,) = [c for c in clusters if FRUIT[0] in c["members"]]
+    assert fruit["terms"] == ["fruit"]  # the one word more than one of its texts share
+    assert snapshot["progress"]["message"] == "done"
     assert len(list(csv.reader(io.StringIO(ml_client.get(files["clusters.csv"]["url"]).get_data(as_text=True))))) == 10
 
 

@@ -92,6 +92,9 @@ def openapi_spec() -> dict:
         "JobType": JOB_TYPE,
         "AuditEntry": AUDIT_ENTRY,
         **{f"Submit_{jt.name}": _submission(jt) for jt in job_types if _json_submittable(jt)},
+        # What a multipart submit of a job type with files carries: the file parts, named after
+        # their parameters, and the rest as the JSON of `params`.
+        **{f"Multipart_{jt.name}": jt.schema for jt in job_types if jt.uploads},
     }
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
@@ -138,7 +141,11 @@ def openapi_spec() -> dict:
                                     "required": ["type"],
                                     "properties": {
                                         "type": {"type": "string"},
-                                        "params": {"type": "object", "description": "The other parameters"},
+                                        "params": {
+                                            "type": "object",
+                                            "description": "The other parameters; each job type's are its "
+                                            "Multipart_<type> schema",
+                                        },
                                         **_email(),
                                         **START,
                                     },

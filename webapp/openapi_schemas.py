@@ -149,6 +149,11 @@ JOB = {
             "type": ["number", "null"],
             "description": "About how many seconds until a waiting job starts, from recent run times",
         },
+        "workers": {
+            "type": ["integer", "null"],
+            "minimum": 0,
+            "description": "How many workers serve a waiting job's queue; 0: none is there to start it",
+        },
         "waiting_for": {
             "type": ["string", "null"],
             "description": "What a job held back by a concurrency limit waits for",
@@ -178,7 +183,11 @@ JOB = {
 }
 # Run later: one or the other; a time without a zone is UTC.
 START = {
-    "run_at": {"type": "string", "format": "date-time", "description": "Start at this time (ISO 8601, UTC by default)"},
+    "run_at": {
+        "type": "string",
+        "format": "date-time",
+        "description": "Start at this time (ISO 8601 with an offset; UTC when it has none)",
+    },
     "run_in": {
         "type": "number",
         "exclusiveMinimum": 0,

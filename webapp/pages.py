@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from jobs.core import catalogue, status
+from jobs.core import catalogue, files, status
 from jobs.core.exceptions import ParamsError
 from jobs.core.keys import Meta
 from webapp import confirmations, present, repository, resources, search, snapshots, submission
@@ -66,6 +66,16 @@ def form_values(job_type: catalogue.JobType, form) -> dict:
     return values
 
 
+def _earlier_uploads(job_type: catalogue.JobType, job_id: str | None) -> dict[str, dict]:
+    """The files an earlier job of the user's was given, by parameter: its stored upload and name
+    (None once expired), for a form that offers to use them again."""
+    if not job_id or not job_type.uploads:
+        return {}
+    kwargs = repository.get(job_id, owner_id()).kwargs
+    refs = {name: kwargs.get(name) for name in job_type.uploads}
+    return {n: {"ref": ref, "name": files.upload_name(resources.redis(), ref)} for n, ref in refs.items()}
+
+
 @bp.get("/")
 def index():
     """Show the catalogue of job types, and the user's latest jobs."""
@@ -82,13 +92,32 @@ def new(type_name: str):
         values = {}
         if request.args.get("from"):  # "change values and run": start from an earlier job's values
             values = repository.get(request.args["from"], owner_id()).kwargs
-        return render_template("form.html", job_type=job_type, values=values, errors={})
+        earlier = _earlier_uploads(job_type, request.args.get("from"))
+        return render_template(
+            "form.html",
+            job_type=job_type,
+            values=values,
+            errors={},
+            earlier=earlier,
+            earlier_job=request.args.get("from"),
+        )
     values = form_values(job_type, request.form)
+    earlier_job = request.form.get("reuse_from") or None
+    earlier = _earlier_uploads(job_type, earlier_job)
+    again = {n: e["ref"] if e["name"] else None for n, e in earlier.items() if request.form.get(f"reuse_{n}")}
     try:
         start_at = submission.clean_start(request.form.get("run_at"), request.form.get("run_in"))
-        clean, email = submission.clean(job_type, values, request.files, request.form.get("notify_email"))
+        clean, email = submission.clean(job_type, values, request.files, request.form.get("notify_email"), again)
     except ParamsError as exc:
-        return render_template("form.html", job_type=job_type, values=request.form, errors=exc.fields), 422
+        page = render_template(
+            "form.html",
+            job_type=job_type,
+            values=request.form,
+            errors=exc.fields,
+            earlier=earlier,
+            earlier_job=earlier_job,
+        )
+        return page, 422
     except Unavailable as exc:
         abort(503, description=str(exc))
     if email and not (answer := confirmations.check(owner_id(), email))["confirmed"]:
@@ -96,7 +125,15 @@ def new(type_name: str):
     try:
         job = repository.submit(job_type, clean, owner=owner_id(), notify_email=email, start_at=start_at)
     except OverQuota as exc:
-        page = render_template("form.html", job_type=job_type, values=request.form, errors={}, refused=str(exc))
+        page = render_template(
+            "form.html",
+            job_type=job_type,
+            values=request.form,
+            errors={},
+            refused=str(exc),
+            earlier=earlier,
+            earlier_job=earlier_job,
+        )
         return retry_later((page, 429), exc)
     return redirect(url_for("pages.job", job_id=job.id), code=303)
 
@@ -133,7 +170,11 @@ def job(job_id: str):
     job_type = catalogue.public().get(snapshot["type"] or "")
     # An observer looking at someone else's job is shown no button it would be refused.
     may_change = Meta.of(job).owner == current_owner() or is_admin()
-    return render_template("job.html", job=snapshot, job_type=job_type, now=time.time(), may_change=may_change)
+    params = snapshot["params"] or {}
+    uploads = {n: files.upload_name(resources.redis(), params.get(n)) for n in (job_type.uploads if job_type else ())}
+    return render_template(
+        "job.html", job=snapshot, job_type=job_type, uploads=uploads, now=time.time(), may_change=may_change
+    )
 
 
 @bp.post("/jobs/<job_id>/cancel")

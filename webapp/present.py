@@ -2,6 +2,10 @@
 
 result_view(snapshot)   # -> {"table", "text", "images", "files", "data", "scalar"} for _outcome.html
 
+A table with an `error` column marks each row whose error is not empty as a problem (the page
+flags it in words, not colour alone). A result's `charts` list describes its PNG files by name
+(title, alt text, axis names, legend), for the page to show around each image.
+
 What a job emitted as it ran (its snapshot's `output`) stands in for what its result lacks: the
 emitted table is the result's table when the result has none, the emitted text is shown with
 it, and emitted values join the result's labelled values under names the result does not use.
@@ -9,6 +13,7 @@ it, and emitted values join the result's labelled values under names the result 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from markupsafe import Markup
@@ -16,6 +21,7 @@ from markupsafe import Markup
 MAX_TABLE_ROWS = 1000
 MAX_FIELDS = 20  # a result's plain values (numbers, words) are shown as labelled cards, up to this many
 SCALARS = (str, int, float, bool, type(None))
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def when(iso: str | None) -> Markup:
@@ -50,12 +56,28 @@ def _table(value) -> dict | None:
     columns, rows = value.get("columns"), value.get("rows")
     if not isinstance(columns, list) or not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         return None
+    shown = rows[:MAX_TABLE_ROWS]
+    error = columns.index("error") if "error" in columns else None
     return {
         "columns": columns,
-        "rows": rows[:MAX_TABLE_ROWS],
+        "rows": shown,
+        "problems": [error is not None and len(r) > error and bool(r[error]) for r in shown],
         "total": len(rows),
         "hidden": len(rows) > MAX_TABLE_ROWS,
     }
+
+
+def _charts(result, images: list[dict]) -> list[dict]:
+    """Each PNG file with what the result says about it (its `charts` entry of the same name)."""
+    described = result.get("charts") if isinstance(result, dict) else None
+    by_file = {c.get("file"): c for c in described or () if isinstance(c, dict)}
+    shown = []
+    for image in images:
+        chart = {**image, "alt": image["name"], "legend": [], **by_file.get(image["name"], {})}
+        # A swatch's colour goes into a style attribute: only a plain hex colour is let through.
+        chart["legend"] = [e for e in chart["legend"] if isinstance(e, dict) and COLOUR.match(str(e.get("colour")))]
+        shown.append(chart)
+    return shown
 
 
 def emitted_table(output: dict | None) -> dict | None:
@@ -75,7 +97,7 @@ def result_view(snapshot: dict) -> dict:
     table = _table(result.get("table")) if isinstance(result, dict) else None
     data = result
     if table:
-        data = {k: v for k, v in result.items() if k != "table"} or None
+        data = {k: v for k, v in result.items() if k not in ("table", "charts")} or None
     else:
         table = emitted_table(output)
     scalar = data if isinstance(data, str | int | float | bool) else None
@@ -92,7 +114,7 @@ def result_view(snapshot: dict) -> dict:
         "table": table,
         "text": text,
         "truncated": bool(output.get("truncated")),
-        "images": [f for f in files if f.get("content_type") == "image/png"],
+        "images": _charts(result, [f for f in files if f.get("content_type") == "image/png"]),
         "files": files,
         "data": data,
         "fields": fields,

@@ -54,10 +54,12 @@ def _size(upload: FileStorage) -> int:
     return size
 
 
-def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict, str | None]:
+def clean(job_type: JobType, params, uploaded, notify_email=None, reused=None) -> tuple[dict, str | None]:
     """Validate a submission and store its files; return the job's values and the email.
 
-    `uploaded` maps each upload parameter's name to its file part. Raises ParamsError
+    `uploaded` maps each upload parameter's name to its file part; `reused` maps an upload
+    parameter sent with no file to the stored upload of an earlier job of the same owner's, which
+    the new job reads again. Raises ParamsError
     (a 422 naming the fields), Unavailable, or aborts 413 for a file over the limit.
     """
     if job_type.unavailable:
@@ -79,6 +81,11 @@ def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict,
         if _size(upload) > files.max_bytes(limit_mb):
             abort(413, description=f"The file for {name} is larger than the {limit_mb} MB limit.")
         values[name] = _PENDING
+    kept = {n: ref for n, ref in (reused or {}).items() if n in job_type.uploads and n not in given}
+    gone = {n: "the file from the previous run has expired: choose it again" for n, ref in kept.items() if not ref}
+    if gone:
+        raise ParamsError(gone)
+    values.update(kept)
     email = clean_email(notify_email)
     try:
         clean_values = job_type.validate(values)
@@ -90,6 +97,8 @@ def clean(job_type: JobType, params, uploaded, notify_email=None) -> tuple[dict,
             }
         ) from None
     ttl = settings().result_ttl + 24 * 3600  # a queued job may wait a while before it runs
+    for ref in kept.values():  # the new job may outlive the one that first read the file
+        files.keep_upload(redis(), ref, ttl)
     for name, upload in given.items():
         data = upload.read()
         clean_values[name] = files.save_upload(redis(), upload.filename, upload.mimetype, data, ttl, limit_mb)

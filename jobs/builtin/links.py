@@ -49,19 +49,24 @@ class Outcome:
         return self.error is None and self.status is not None and self.status < 400
 
     def row(self) -> list:
+        # Why a link is broken comes right after it, where the eye lands first.
+        if self.error or self.status is None or self.status < 400:
+            error = self.error or ("body over the size cap, not read in full" if self.truncated else "")
+        else:
+            error = f"HTTP {self.status}"
         return [
             self.url,
             self.status,
+            error,
+            round(self.seconds * 1000),
+            self.attempts,
             self.final_url,
             " → ".join(self.redirects),
-            round(self.seconds * 1000),
             self.size,
-            self.attempts,
-            self.error or ("body over the size cap, not read in full" if self.truncated else ""),
         ]
 
 
-COLUMNS = ["url", "status", "final_url", "redirects", "time_ms", "size_bytes", "attempts", "error"]
+COLUMNS = ["url", "status", "error", "time_ms", "attempts", "final_url", "redirects", "size_bytes"]
 
 
 def resolve(url: str) -> tuple[str, str, int, str]:
@@ -182,16 +187,33 @@ def check_one(url: str, timeout: float, max_redirects: int, retries: int) -> Out
 def check_links(
     urls: Annotated[
         list[str],
-        Field(min_length=1, max_length=settings.max_links, description=f"One URL a line, up to {settings.max_links}."),
+        Field(
+            min_length=1,
+            max_length=settings.max_links,
+            title="Links to check",
+            description=f"One URL a line (http or https), up to {settings.max_links}.",
+        ),
     ],
-    concurrency: Annotated[int, Field(ge=1, le=32, description="How many requests run at once.")] = 8,
-    timeout_s: Annotated[float, Field(gt=0, le=60, description="Seconds allowed for each request.")] = 10.0,
-    max_redirects: Annotated[int, Field(ge=0, le=10)] = 5,
+    concurrency: Annotated[
+        int,
+        Field(
+            ge=1, le=32, title="Checks at once", description="How many links are checked at the same time (1 to 32)."
+        ),
+    ] = 8,
+    timeout_s: Annotated[
+        float,
+        Field(gt=0, le=60, title="Time limit per link (seconds)", description="A link that takes longer is broken."),
+    ] = 10.0,
+    max_redirects: Annotated[
+        int,
+        Field(ge=0, le=10, title="Redirects to follow", description="A link that redirects more often is broken."),
+    ] = 5,
     retries: Annotated[
         int,
         Field(
             ge=0,
             le=5,
+            title="Retries",
             description="Further tries after a timeout, a dropped connection or an HTTP "
             + ", ".join(map(str, sorted(TRANSIENT_STATUSES)))
             + " (other errors, a 500 among them, are not retried).",

@@ -24,7 +24,8 @@ def _small_primes(limit: int) -> list[int]:
 @job(title="Count primes", name="primes", timeout="6h")
 def count_primes(
     limit: Annotated[
-        int, Field(ge=2, le=10**10, description="Count the primes below this number (2 to 10^10).")
+        int,
+        Field(ge=2, le=10**10, title="Count below", description="Count the primes below this number (2 to 10^10)."),
     ] = 3_000_000_000,
 ) -> dict:
     """Count the primes below a limit, sieving in segments so memory stays small."""

@@ -80,6 +80,20 @@ def open_upload(ref: str) -> StoredUpload:
     return StoredUpload(name.decode(), content_type.decode(), data)
 
 
+def upload_name(connection: Redis, ref) -> str | None:
+    """The file name an upload was sent with, or None once it has expired."""
+    if not isinstance(ref, str) or not UPLOAD_REF.match(ref):
+        return None
+    name = connection.hget(keys.upload_key(ref), "name")
+    return None if name is None else name.decode()
+
+
+def keep_upload(connection: Redis, ref: str, ttl: int) -> None:
+    """Keep a stored upload for `ttl` seconds from now, for another job that reads it."""
+    if UPLOAD_REF.match(ref or ""):
+        connection.expire(keys.upload_key(ref), ttl)
+
+
 def attach(name: str, data: bytes | str, content_type: str = "application/octet-stream") -> None:
     """Attach a result file to the current job, offered for download on its page."""
     job = get_current_job()

@@ -25,6 +25,7 @@ import time
 from jobs.core import events, files, parts
 from jobs.core.bounds import bounded
 from jobs.core.config import settings
+from jobs.core.eta import Eta
 from jobs.core.output import Output
 
 _log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Reporter:
         self.job = job
         self.interval = settings.progress_interval if interval is None else interval
         self.started = time.monotonic()
+        self.eta = Eta(self.started)
         self.pending: tuple | None = None
         self._sent: tuple | None = None
         self._lines: list[str] = []
@@ -139,12 +141,8 @@ class Reporter:
         elapsed = time.monotonic() - self.started
         percent = eta = None
         if total:
-            fraction = min(max(done / total, 0.0), 1.0)
-            percent = round(100 * fraction, 1)
-            if 0 < fraction < 1:
-                eta = round(elapsed * (1 - fraction) / fraction, 1)
-            elif fraction >= 1:
-                eta = 0.0
+            percent = round(100 * min(max(done / total, 0.0), 1.0), 1)
+            eta = self.eta.estimate(done, total, time.monotonic())
         return {
             "done": done,
             "total": total,

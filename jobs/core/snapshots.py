@@ -154,10 +154,11 @@ def line_place(job: Job, state: str) -> dict:
     """Where a waiting job stands in its queue (1 = next) and about when it starts, in seconds.
 
     The wait is the jobs ahead, shared among the workers serving the queue, times the queue's
-    recent run time; None while nothing is known to estimate it from.
+    recent run time; None while nothing is known to estimate it from. `workers` counts the
+    workers serving the queue, so a page can say when none is there to start the job.
     """
     if state != status.QUEUED:
-        return {"queue_position": None, "expected_start_s": None}
+        return {"queue_position": None, "expected_start_s": None, "workers": None}
     q = queue(job.origin, job.connection)
     position = keys.queue_position(job.connection, q.key, job.id)
     run_time = keys.run_time(job.connection, q.name)
@@ -165,4 +166,4 @@ def line_place(job: Job, state: str) -> dict:
     expected = None
     if position is not None and run_time is not None and workers:
         expected = round(math.ceil((position - 1) / workers) * run_time, 1)
-    return {"queue_position": position, "expected_start_s": expected}
+    return {"queue_position": position, "expected_start_s": expected, "workers": workers}

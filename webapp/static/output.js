@@ -51,11 +51,18 @@
       e.columns.forEach((c) => head.append(element("th", c, { scope: "col" })));
       table.tHead.replaceChildren(head);
     }
+    // As the server marks them (webapp.present): a row with an error is flagged, and each cell
+    // carries its column's name for the phone's stacked layout.
+    const columns = Array.from(table.tHead.querySelectorAll("th"), (th) => th.textContent);
+    const error = columns.indexOf("error");
     for (const row of e.rows || []) {
       total += 1;
       if (total > MAX_ROWS) continue;
       const tr = element("tr");
-      row.forEach((cell) => tr.append(element("td", cell === null ? "" : typeof cell === "object" ? JSON.stringify(cell) : String(cell))));
+      if (error >= 0 && row[error]) tr.className = "problem";
+      row.forEach((cell, i) =>
+        tr.append(element("td", cell === null ? "" : typeof cell === "object" ? JSON.stringify(cell) : String(cell), { "data-label": columns[i] || "" })),
+      );
       table.tBodies[0].append(tr);
     }
     if (e.text) $("output-text").append(e.text);

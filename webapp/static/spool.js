@@ -9,18 +9,7 @@
   const MAX_LOG_LINES = 1000;
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
-  // "8 s", "3 min 05 s", "2 h 04 min"
-  function duration(seconds) {
-    const s = Math.max(0, Math.round(seconds));
-    if (s < 60) return s + " s";
-    if (s < 3600) return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
-    return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
-  }
-
-  function parseTime(iso) {
-    if (!iso) return NaN;
-    return Date.parse(/Z$|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z");
-  }
+  const { duration, roughly, parseTime, localTimes, countdowns } = window.SpoolTimes;
 
   function setBadge(badge, status, labels) {
     badge.textContent = labels[status] || status;
@@ -76,11 +65,11 @@
       const ended = parseTime(root.dataset.endedAt);
       let elapsed = "", eta = "";
       if (status === "started" && started) elapsed = "running for " + duration((now - started) / 1000);
-      else if (ACTIVE.includes(status) && created) elapsed = "waiting for " + duration((now - created) / 1000);
+      else if (ACTIVE.includes(status) && status !== "scheduled" && created) elapsed = "waiting for " + duration((now - created) / 1000);
       else if (started && ended) elapsed = ended - started < 1000 ? "took under a second" : "took " + duration((ended - started) / 1000);
       if (status === "started" && etaAt && !stalled) {
         const left = (etaAt - Date.now()) / 1000;
-        eta = left >= 1 ? "· about " + duration(left) + " left" : "· almost done";
+        eta = left >= 1 ? "· about " + roughly(left) + " left" : "· almost done";
       }
       $("elapsed").textContent = elapsed;
       $("eta").textContent = eta;
@@ -104,7 +93,7 @@
       if (ACTIVE.includes(s) && !$("cancel").disabled) $("cancel").textContent = s === "started" ? "Stop" : "Cancel";
       $("retry-form").hidden = !TERMINAL.includes(s);
       if ($("starts")) $("starts").hidden = s !== "scheduled";
-      if (s !== "queued" && s !== "deferred") $("line").hidden = true;
+      if (s !== "queued" && s !== "deferred") $("line").hidden = $("no-worker").hidden = true;
       tick();
     }
 
@@ -210,11 +199,12 @@
       if (s.status === "deferred" && s.waiting_for) text = "Waiting for " + s.waiting_for + ".";
       else if (s.status === "queued" && s.queue_position) {
         text = s.queue_position === 1 ? "Next in line" : "Number " + s.queue_position + " in line";
-        if (s.expected_start_s !== null && s.expected_start_s !== undefined) text += " · starts in about " + duration(s.expected_start_s);
+        if (s.expected_start_s !== null && s.expected_start_s !== undefined) text += " · starts in about " + roughly(s.expected_start_s);
         text += ".";
       }
       el.textContent = text;
       el.hidden = !text;
+      $("no-worker").hidden = !(s.status === "queued" && s.workers === 0);
     }
 
     function applySnapshot(s) {
@@ -320,6 +310,7 @@
     });
 
     window.spoolPoll = poll; // lets a page (or a test) force the fallback
+    countdowns(root, skew);
     setInterval(tick, 1000);
     tick();
     showLog($("log").textContent ? $("log").textContent.split("\n") : [], false);
@@ -353,11 +344,6 @@
   }
 
   document.documentElement.classList.add("js");
-  // Times come in UTC; show them in the reader's own zone (the UTC stays in the tooltip).
-  const localTimes = (within) =>
-    within.querySelectorAll("time.local").forEach((t) => {
-      t.textContent = new Date(t.dateTime).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
-    });
   localTimes(document);
   const invalid = document.querySelector(".field.invalid :is(input, select, textarea)");
   if (invalid) invalid.focus(); // a form that came back with errors: start at the first one

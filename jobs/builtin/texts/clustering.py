@@ -52,3 +52,34 @@ def project_2d(vectors: np.ndarray) -> np.ndarray:
     centred = vectors - vectors.mean(axis=0)
     _, _, components = np.linalg.svd(centred, full_matrices=False)
     return centred @ components[:2].T
+
+
+# Words too common to tell one cluster from another.
+STOPWORDS = frozenset(
+    "the and for are but not you all any can had her was one our out has his how its may new now old see two who "
+    "did get him let put say she too use with this that from they have were been what when where which will would "
+    "there their them then than into over also just more most some such only very about after before could should "
+    "these those other each your until while since because through".split()
+)
+
+
+def top_terms(texts: list[str], labels: np.ndarray, k: int, n: int = 3) -> list[list[str]]:
+    """For each cluster, up to `n` words most typical of its texts: frequent in it, rarer elsewhere."""
+    words = [{w for w in "".join(c if c.isalnum() else " " for c in t.lower()).split() if len(w) > 2} for t in texts]
+    words = [w - STOPWORDS for w in words]
+    overall: dict[str, int] = {}
+    for found in words:
+        for word in found:
+            overall[word] = overall.get(word, 0) + 1
+    terms = []
+    for c in range(k):
+        inside: dict[str, int] = {}
+        members = np.flatnonzero(labels == c)
+        for i in members:
+            for word in words[i]:
+                inside[word] = inside.get(word, 0) + 1
+        # Share of the cluster's texts holding the word, times the share of the word's texts in the
+        # cluster; a word in one text only tells nothing about the cluster.
+        score = {w: (m / len(members)) * (m / overall[w]) for w, m in inside.items() if m > 1}
+        terms.append(sorted(score, key=lambda w: (-score[w], w))[:n])
+    return terms
