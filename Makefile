@@ -28,8 +28,9 @@ $(VNU):
 	@if command -v npm >/dev/null 2>&1; then npm install --no-save --silent --prefix tests/.vnu vnu-jar@$(VNU_VERSION); \
 	else echo "npm is not installed: the HTML checker's tests will be skipped (.ci/run installs npm and Java)"; fi
 
+# Two test processes, each module kept in one (its fixtures' processes and hosts are per module).
 test: install $(VNU)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt

@@ -45,7 +45,7 @@ CAP = 100_000
 SCAN = 5_000  # entries read at most for one page
 BATCH = 500
 MAX_LIMIT = 200
-CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+CURSOR = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 FIELDS = ("operator", "role", "via", "ip", "target", "queue", "detail")
 
 
