@@ -45,7 +45,11 @@ def operator_paths() -> dict:
                     _query("action", "Only this action", {"type": "string", "enum": list(ACTIONS)}),
                     _query("since", "From this time (ISO 8601, UTC unless it says)", TIME),
                     _query("until", "Up to this time (ISO 8601, UTC unless it says)", TIME),
-                    _query("before", "The `next` of the page before", {"type": "string", "pattern": r"^[0-9]{1,19}-[0-9]{1,19}$"}),
+                    _query(
+                        "before",
+                        "The `next` of the page before",
+                        {"type": "string", "pattern": r"^[0-9]{1,19}-[0-9]{1,19}$"},
+                    ),
                     _query("limit", "At most this many", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
                 ],
                 "responses": {
