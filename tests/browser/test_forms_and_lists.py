@@ -44,12 +44,15 @@ def test_my_jobs_update_live_and_filter_by_status_and_type(page, worker):
     assert page.request.delete(f"/api/jobs/{running}").status == 202
     expect(row.locator(".badge")).to_have_text("Stopped")  # without reloading
 
-    page.select_option("select[name=status]", "failed")
+    # Each choice reloads the list: wait for that page to load (its script listening) before the next.
+    with page.expect_navigation():
+        page.select_option("select[name=status]", "failed")
     expect(page).to_have_url(re.compile(r"status=failed"))
     expect(page.locator("#jobs-list tbody tr")).to_have_count(1)
     expect(page.locator(f'tr[data-job-id="{failed}"]')).to_be_visible()
 
-    page.select_option("select[name=status]", "")
+    with page.expect_navigation():
+        page.select_option("select[name=status]", "")
     expect(page.locator("#jobs-list tbody tr")).to_have_count(2)
     page.select_option("select[name=type]", "block")
     expect(page).to_have_url(re.compile(r"type=block"))
