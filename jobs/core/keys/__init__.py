@@ -12,8 +12,9 @@ Every key that belongs to one job (its log, files, stop flag, mail markers) is n
 job id under `spool:`, so housekeeping can find what a vanished job left behind.
 """
 
+from jobs.core.keys.indexes import *  # noqa: F403 (every key name is this package's API)
 from jobs.core.keys.meta import WAITING_FOR as WAITING_FOR
 from jobs.core.keys.meta import Meta as Meta
 from jobs.core.keys.meta import Progress as Progress
-from jobs.core.keys.names import *  # noqa: F403 (every key name is this package's API)
+from jobs.core.keys.names import *  # noqa: F403
 from jobs.core.keys.reads import *  # noqa: F403

@@ -11,8 +11,6 @@ from urllib.parse import quote, unquote
 
 from rq.job import Job
 
-from jobs.core.status import ALL as STATUSES
-
 PREFIX = "spool:"
 CHANNEL_PREFIX = PREFIX + "events:"
 CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
@@ -50,14 +48,7 @@ __all__ = [
     "files_key",
     "held_key",
     "idempotency_key",
-    "INDEX_ALL",
-    "INDEX_FILES_FIELD",
-    "INDEX_WORD_PREFIX",
     "bulk_done_key",
-    "index_status_keys",
-    "index_terms_key",
-    "index_type_key",
-    "search_scratch_key",
     "job_id_in",
     "job_key",
     "job_keys",
@@ -178,37 +169,6 @@ def job_keys(job_id: str) -> list[str]:
         bulk_done_key(job_id),
         *mail,
     ]
-
-
-# The search indexes (see jobs.core.index): every indexed job, and each status's, type's and
-# word's jobs, all sorted sets scored by submit time; each job's record of the sets it is in.
-INDEX_ALL = PREFIX + "index:all"
-# What comes before a word in the name of that word's set (words are [a-z0-9]+, safe as they are).
-INDEX_WORD_PREFIX = PREFIX + "index:word:"
-# The names of a job's uploaded files, kept in RQ's job hash so that they expire with it.
-INDEX_FILES_FIELD = "spool_files"
-
-
-def index_status_keys(type_name: str | None = None) -> dict[str, str]:
-    """Each status's set of indexed jobs, by status; with a type, those of that type only (so a
-    search by both reads one set rather than intersecting two large ones)."""
-    if type_name is None:
-        return {s: f"{PREFIX}index:status:{s}" for s in STATUSES}
-    return {s: f"{PREFIX}index:status-type:{s}:{escape(type_name)}" for s in STATUSES}
-
-
-def index_type_key(type_name: str) -> str:
-    return f"{PREFIX}index:type:{escape(type_name)}"
-
-
-def index_terms_key(job_id: str) -> str:
-    """The owner's, type's and words' sets one job is in, so it can leave them once it is gone."""
-    return f"{PREFIX}index:terms:{job_id}"
-
-
-def search_scratch_key(token: str) -> str:
-    """Where one search intersects its sets; deleted by the same script that made it."""
-    return f"{PREFIX}index:scratch:{token}"
 
 
 def bulk_done_key(job_id: str) -> str:

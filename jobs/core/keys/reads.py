@@ -13,8 +13,8 @@ from rq.registry import StartedJobRegistry
 from rq.utils import utcformat
 
 from jobs.core import payloads
+from jobs.core.keys.indexes import INDEX_FILES_FIELD
 from jobs.core.keys.names import (
-    INDEX_FILES_FIELD,
     SEQ_FIELD,
     job_key,
     log_key,
