@@ -49,4 +49,7 @@ def post_worker_init(worker):
 
     from jobs.core.connection import wait_until_reachable
 
-    gevent.spawn(wait_until_reachable, worker.wsgi.extensions["spool"]["redis"], logging.getLogger("spool.web"))
+    # Only for Spool's app: the socket benchmark's peer is served with this file too.
+    spool = getattr(worker.wsgi, "extensions", {}).get("spool")
+    if spool is not None:
+        gevent.spawn(wait_until_reachable, spool["redis"], logging.getLogger("spool.web"))
