@@ -28,7 +28,8 @@ def test_socket_streams_snapshot_events_and_final_state(browser, start_worker):
     assert got[0]["type"] == "snapshot"
     assert got[-1]["type"] == "snapshot" and got[-1]["status"] == "finished"
     assert got[-1]["result"] == {"steps": 5}
-    events = got[1:-1]
+    # A waiting job's snapshot may be sent again as its place or its workers change: not events.
+    events = [m for m in got[1:-1] if m["type"] != "snapshot"]
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(set(seqs)) and seqs[0] > got[0]["seq"]
     assert {"status", "progress", "log"} <= {e["type"] for e in events}
