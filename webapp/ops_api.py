@@ -56,10 +56,9 @@ def operators_only(view):
 def admins_only(view):
     """Refuse the call (403) unless an admin makes it: it changes jobs."""
 
+    @operators_only
     @wraps(view)
     def guarded(*args, **kwargs):
-        if caller() is None:
-            abort(403, description="Operators only: sign in, use an operator token, or HTTP Basic with a password.")
         if caller().role != auth.ADMIN:
             abort(403, description=auth.OBSERVERS_REFUSED)
         return view(*args, **kwargs)
