@@ -14,7 +14,7 @@ from jobs.core import keys, payloads
 from tests.environment import REDIS_URL, ROOT
 from tests.helpers import RunsOnUnpickle
 
-RQ = "/work/main/.venv/bin/rq"
+RQ = str(ROOT / ".venv" / "bin" / "rq")
 # The environment the project ships for operators (honcho reads it).
 SHIPPED = dict(
     line.split("=", 1) for line in (ROOT / ".env").read_text().splitlines() if "=" in line and not line.startswith("#")
