@@ -1,6 +1,5 @@
-// Spool's one script. Every page works without it; with it the job page updates live
-// (a WebSocket with reconnects, falling back to polling the API), "My jobs" keeps its
-// statuses current, and result tables sort by any column.
+// The job page, live: a WebSocket with reconnects, falling back to polling the API. Every page
+// works without it. lists.js (sortable tables, "My jobs" statuses) and times.js load first.
 (() => {
   "use strict";
   // The server's status vocabulary (jobs.core.status), so that no list of statuses is kept here.
@@ -10,38 +9,7 @@
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
   const { duration, roughly, parseTime, localTimes, countdowns } = window.SpoolTimes;
-
-  function setBadge(badge, status, labels) {
-    badge.textContent = labels[status] || status;
-    badge.className = "badge badge-" + status;
-    badge.dataset.status = status;
-  }
-
-  // Sort a table's rows by the clicked column: numbers as numbers, empty cells last.
-  function sortable(table) {
-    const heads = Array.from(table.tHead.rows[0].cells);
-    const key = (row, i) => row.cells[i].textContent.trim();
-    const compare = (a, b) => {
-      if (a === "" || b === "") return (a === "") - (b === "");
-      const x = Number(a), y = Number(b);
-      if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y;
-      return a.localeCompare(b, undefined, { numeric: true });
-    };
-    heads.forEach((th, i) => {
-      th.querySelector("button").addEventListener("click", () => {
-        const ascending = th.getAttribute("aria-sort") !== "ascending";
-        heads.forEach((h) => h.removeAttribute("aria-sort"));
-        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        const body = table.tBodies[0];
-        const rows = Array.from(body.rows);
-        rows.sort((r1, r2) => {
-          const a = key(r1, i), b = key(r2, i);
-          return a === "" || b === "" ? compare(a, b) : compare(a, b) * (ascending ? 1 : -1);
-        });
-        rows.forEach((r) => body.appendChild(r));
-      });
-    });
-  }
+  const { setBadge, sortable } = window.SpoolLists;
 
   function jobPage(root) {
     const $ = (id) => document.getElementById(id);
@@ -317,40 +285,11 @@
     connect();
   }
 
-  // "My jobs": while a listed job is active, refresh the statuses every few seconds.
-  function jobsList(table) {
-    const labels = STATUSES.labels;
-    const activeRows = () => Array.from(table.tBodies[0].rows).filter((r) => ACTIVE.includes(r.dataset.status));
-    const timer = setInterval(() => {
-      if (!activeRows().length) return clearInterval(timer);
-      if (document.hidden) return;
-      fetch(table.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then((r) => (r.ok ? r.json() : { jobs: [] }))
-        .then((body) => {
-          for (const job of body.jobs) {
-            const row = table.querySelector('tr[data-job-id="' + job.id + '"]');
-            if (!row) continue;
-            row.dataset.status = job.status;
-            setBadge(row.querySelector(".badge"), job.status, labels);
-            const pct = job.status === "finished" ? 100 : job.progress && job.progress.percent;
-            if (pct !== null && pct !== undefined) {
-              row.querySelector(".pct").innerHTML =
-                '<span class="mini-bar" aria-hidden="true"><span style="width: ' + pct + '%"></span></span> <span class="num">' + pct + "%</span>";
-            }
-          }
-        })
-        .catch(() => {});
-    }, 3000);
-  }
-
   document.documentElement.classList.add("js");
   localTimes(document);
   const invalid = document.querySelector(".field.invalid :is(input, select, textarea)");
   if (invalid) invalid.focus(); // a form that came back with errors: start at the first one
-  document.querySelectorAll("table.sortable").forEach(sortable);
   document.querySelectorAll("form.filters select").forEach((s) => s.addEventListener("change", () => s.form.submit()));
   const job = document.getElementById("job");
   if (job) jobPage(job);
-  const list = document.getElementById("jobs-list");
-  if (list) jobsList(list);
 })();
