@@ -17,6 +17,7 @@ Where the rest lives:
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import pytest
@@ -173,3 +174,11 @@ def tls_cert():
         capture_output=True,
     )
     return cert, key
+
+
+@pytest.fixture
+def public_only(monkeypatch):
+    """The link checker refusing non-public addresses, as it does outside the suite."""
+    from jobs.builtin import links
+
+    monkeypatch.setattr(links, "settings", dataclasses.replace(links.settings, allow_private_urls=False))
