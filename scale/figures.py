@@ -98,13 +98,16 @@ def _use_workers(cluster, count: int) -> None:
 def throughput(cluster, quick: bool) -> list[Figure]:
     client = cluster.client()
     urls = [f"http://{cluster.address('slow')}:8000/{i}" for i in range(4)]
-    n = 8 if quick else 24
+    # As many jobs per host at every count, so that each count has the same ramp and the same
+    # tail (the last jobs, while some hosts are already idle) against its run's length: with one
+    # batch for all counts, four hosts finished in six turns and spent a turn's worth in the tail.
+    per_host = 2 if quick else 6
     rates = {}
     for hosts in (1, 2, 4):
         _use_workers(cluster, hosts)
-        ids, _ = _submit_all(client, n, "check_links", urls=urls, concurrency=1)
-        rates[hosts] = n / _ended(client, ids)
-    note = f"{n} jobs of 4 sequential {cluster.slow_delay}s requests"
+        ids, _ = _submit_all(client, per_host * hosts, "check_links", urls=urls, concurrency=1)
+        rates[hosts] = len(ids) / _ended(client, ids)
+    note = f"{per_host} jobs a host, each 4 sequential {cluster.slow_delay}s requests"
     return [
         Figure("link checks, 2 worker hosts", rates[2], "jobs/s", rates[1], "1 host", note=note),
         Figure(
