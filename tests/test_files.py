@@ -100,3 +100,16 @@ def test_files_of_an_expired_job_are_404(finished_with_files, client, redis):
     assert redis.ttl(keys.files_key(finished_with_files)) > 0
     redis.delete(keys.job_key(finished_with_files))
     assert client.get(url).status_code == 404
+
+
+def test_running_again_after_the_upload_expired_is_409_saying_to_upload_it_again(
+    finished_with_files, client, api, redis
+):
+    redis.delete(*redis.keys(keys.upload_key("*")))
+    response = client.post(f"/api/jobs/{finished_with_files}/retry", headers={"X-CSRFToken": api.csrf_token()})
+    assert response.status_code == 409
+    message = response.get_json()["error"]["message"]
+    assert "“Data” has expired" in message and "upload it again" in message
+    page = client.get(f"/jobs/{finished_with_files}").get_data(as_text=True)
+    assert 'id="retry"' not in page
+    assert "has expired" in page

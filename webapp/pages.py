@@ -172,8 +172,15 @@ def job(job_id: str):
     may_change = Meta.of(job).owner == current_owner() or is_admin()
     params = snapshot["params"] or {}
     uploads = {n: files.upload_name(resources.redis(), params.get(n)) for n in (job_type.uploads if job_type else ())}
+    expired = repository.expired_uploads(job_type, params) if job_type else []
     return render_template(
-        "job.html", job=snapshot, job_type=job_type, uploads=uploads, now=time.time(), may_change=may_change
+        "job.html",
+        job=snapshot,
+        job_type=job_type,
+        uploads=uploads,
+        expired=expired,
+        now=time.time(),
+        may_change=may_change,
     )
 
 

@@ -19,7 +19,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, events, fanout, index, keys, notify, search, status, tracing, webhooks
+from jobs.core import catalogue, events, fanout, files, index, keys, notify, search, status, tracing, webhooks
 from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
@@ -234,4 +234,19 @@ def resubmit(old: Job, *, owner: str) -> Job:
     job_type = job_type_of(old)
     if job_type is None:
         raise Conflict("This job's type no longer exists, so it cannot be run again.")
+    if gone := expired_uploads(job_type, old.kwargs):
+        raise Conflict(
+            f"The file uploaded for {', '.join(gone)} has expired, so this job cannot be run again as it was: "
+            "upload it again (on the job's page, “Change values and run…”)."
+        )
     return submit(job_type, job_type.validate(old.kwargs), owner=owner)
+
+
+def expired_uploads(job_type: JobType, params: dict) -> list[str]:
+    """The titles of the upload fields whose file has expired since the job was submitted."""
+    fields = job_type.schema.get("properties", {})
+    return [
+        f"“{fields.get(name, {}).get('title', name)}”"
+        for name in job_type.uploads
+        if params.get(name) and files.upload_name(redis(), params[name]) is None
+    ]
