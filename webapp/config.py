@@ -63,6 +63,10 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         # Sockets one owner, and one client address, may hold open across the cluster (webapp.sockets).
         MAX_SOCKETS_PER_OWNER=int(os.environ.get("MAX_SOCKETS_PER_OWNER", 20)),
         MAX_SOCKETS_PER_ADDRESS=int(os.environ.get("MAX_SOCKETS_PER_ADDRESS", 100)),
+        # Replicas that must hold a submitted job before it is answered 202 (webapp.replication),
+        # and how long a submit waits for them before it is withdrawn and answered 503.
+        SUBMIT_REPLICAS=int(os.environ.get("SUBMIT_REPLICAS", 0)),
+        SUBMIT_REPLICA_TIMEOUT_MS=int(os.environ.get("SUBMIT_REPLICA_TIMEOUT_MS", 1000)),
         PRODUCTION=production,
     )
     app.config.from_prefixed_env("SPOOL")

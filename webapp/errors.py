@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from webapp.exceptions import OverQuota
+from webapp.exceptions import NotCopied, OverQuota
 
 CODES = {
     400: "bad_request",
@@ -69,6 +69,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OverQuota)
     def over_quota(exc: OverQuota):
         return retry_later(error_response(429, str(exc), code="over_quota"), exc)
+
+    @app.errorhandler(NotCopied)
+    def not_copied(exc: NotCopied):
+        app.logger.warning("a submit was withdrawn: %s", exc)
+        body, status = error_response(ServiceUnavailable.code, str(exc), code="not_replicated")
+        return body, status, {"Retry-After": "5"}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -17,3 +17,8 @@ class OverQuota(Exception):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = max(int(retry_after), 1)
+
+
+class NotCopied(Exception):
+    """Redis could not copy a submit to the replicas SUBMIT_REPLICAS asks for in time: a 503.
+    The job was withdrawn, so nothing of it is left to run or to be lost."""

@@ -19,14 +19,14 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, events, fanout, files, index, keys, notify, search, status, tracing, webhooks
+from jobs.core import catalogue, events, fanout, files, index, keys, notify, purge, search, status, tracing, webhooks
 from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
 from jobs.core.search import Filters
-from webapp import audit, auth, logs, quotas
-from webapp.exceptions import Conflict
+from webapp import audit, auth, logs, quotas, replication
+from webapp.exceptions import Conflict, NotCopied
 from webapp.resources import queue, redis, settings
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -86,7 +86,7 @@ def _enqueue(
     job_type: JobType, values: dict, owner: str, start_at: datetime | None, options: dict, claim: str | None
 ) -> Job:
     ttl, job_id = options["result_ttl"], options["job_id"]
-    with redis().pipeline() as pipe:
+    with replication.pipeline() as pipe:
         if start_at is None:
             job = queue(job_type.queue).enqueue_call(
                 job_type.func, kwargs=values, timeout=job_type.timeout, pipeline=pipe, **options
@@ -107,6 +107,12 @@ def _enqueue(
         except RedisError:
             _forget_uploads(job_type, values)
             raise
+    try:
+        replication.check(pipe)
+    except NotCopied:
+        # Withdrawn, uploads and all: a job answered 503 must not run, nor be lost in a failover.
+        purge.stop_and_purge(redis(), job_id)
+        raise
     return job
 
 
