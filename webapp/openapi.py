@@ -167,7 +167,10 @@ def openapi_spec() -> dict:
                         "415": error("Unsupported content type"),
                         "422": error("Invalid parameters"),
                         "429": over_quota(),
-                        "503": error("The job type cannot run on this server (its libraries are missing)"),
+                        "503": error(
+                            "The job type cannot run on this server (its libraries are missing), or (with "
+                            "SUBMIT_REPLICAS) no replica copied the job in time and it was withdrawn"
+                        ),
                     },
                 },
                 "get": {
