@@ -51,7 +51,11 @@ def _worker(stack: Stack, cpus: set[int], over: int):
 
 
 def _part_seconds(stack: Stack, job: Job) -> float:
-    count = Meta.of(job).fan_out["parts"]
+    job.refresh()
+    plan = Meta.of(job).fan_out
+    if not plan:
+        raise RuntimeError("the search was not spread over the workers")
+    count = plan["parts"]
     found = Job.fetch_many(parts.part_ids(job.id, count), connection=stack.redis, serializer=JSONSerializer)
     return sum((p.ended_at - p.started_at).total_seconds() for p in found)
 
@@ -60,7 +64,7 @@ def run(quick: bool) -> list[Figure]:
     reason = embeddings.missing()
     if reason:
         return [Figure("spread", float("nan"), "s", note=f"not measured: {reason}")]
-    reps, n, over = (1, 4096, 2048) if quick else (3, 16384, 4096)
+    reps, n, over = (1, 4096, 2048) if quick else (3, 16384, 2048)
     onnx_encoder.ensure_export()
     texts = documents(n)
     cores = sorted(os.sched_getaffinity(0))[:2]

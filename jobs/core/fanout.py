@@ -70,8 +70,9 @@ def fan_out(
     `merge(results)` (the list of results itself without `merge`), results in the items' order.
 
     `part` is a job type (`@job(..., internal=True)`), whose queue, timeout and retry policy
-    its parts get; items and kwargs are JSON-simple. A job fans out once, as its last act.
-    Outside a worker, the parts run here, one after another.
+    its parts get; items and kwargs are JSON-simple. A job fans out once, as its last act;
+    in the run that merges, `items` is not read. Outside a worker, the parts run here, one
+    after another.
     """
     kwargs = kwargs or {}
     job = get_current_job()
