@@ -79,7 +79,7 @@ def run(quick: bool) -> list[Figure]:
         # Two cores ran the parts: what the job took beyond half their run times is the fan-out's cost.
         cost = median(took - _part_seconds(stack, job) / len(cores) for took, job in runs)
     took = median(t for t, _ in runs)
-    note = f"{n:,} lines, parts of {spread.part_size(over):,}; cores {cores}"
+    note = f"{n:,} lines, parts of {spread.part_size(over, n, 2):,}; cores {cores}"
     return [
         Figure("spread: semantic_search, one worker on 2 cores", alone, "s", note=note),
         Figure(

@@ -3,9 +3,10 @@
     return spread.embed_then(file, column, texts, rank)   # rank(vectors) makes the job's result
 
 Past `TEXT_FAN_OUT_OVER` documents, and when more than one live worker serves "ml", the
-documents are cut into parts of half that many, taken in the order the model takes them
-(shortest first, `BATCH` a model call; see Encoder.order) and cut at multiples of `BATCH`, so
-every part's model calls are the ones a single worker would make and the vectors are the same.
+documents are cut into parts of half that many (more, for about four parts a worker), taken in
+the order the model takes them (shortest first, `BATCH` a model call; see Encoder.order) and cut
+at multiples of `BATCH`, so every part's model calls are the ones a single worker would make and
+the vectors are the same.
 Each part is a job on any ml worker: it reads the upload again, encodes its documents and
 attaches their vectors as a .npy file (384 float32 a document is megabytes a part, too much for
 a JSON result). The merge puts the vectors back in the documents' order, hands them to `then`
@@ -36,35 +37,38 @@ from jobs.builtin.texts.documents import read_documents
 VECTORS = "vectors.npy"
 
 
-def part_size(over: int) -> int:
-    """Documents a part encodes: half the threshold, in whole batches."""
-    return max(embeddings.BATCH, over // 2 // embeddings.BATCH * embeddings.BATCH)
+# Parts a worker gets, about: enough for parts of unequal length to even out over the workers,
+# few enough that the upload, which every part reads again, is not read needlessly often.
+PARTS_PER_WORKER = 4
 
 
-def spreads(count: int) -> bool:
-    """Whether `count` documents are encoded in parts over the ml workers (in a merge run, whether
-    they were: the workers serving "ml" may have changed since)."""
-    over = settings.text_fan_out_over
-    return fanned_out() or (0 < over < count and workers_serving(embeddings.QUEUE) > 1)
+def part_size(over: int, count: int, workers: int) -> int:
+    """Documents a part encodes, in whole batches: half the threshold, or more for an upload that
+    would give each worker more than PARTS_PER_WORKER parts."""
+    wanted = max(over // 2, -(-count // (PARTS_PER_WORKER * workers)))
+    return max(embeddings.BATCH, -(-wanted // embeddings.BATCH) * embeddings.BATCH)
 
 
 def embed_then(file: str, column: str, texts: list[str], then: Callable):
     """`then(vectors)`, the vectors of `texts` (the documents of `file`'s `column`) made here or,
-    for a large upload, in parts over the ml workers."""
+    for a large upload when more than one worker serves "ml", in parts over those workers."""
 
     def merge(results: list[dict]):
         found = then(_assembled(results, len(texts)))
         drop_part_files()
         return found
 
+    # Asked first: the workers serving "ml" may have changed since the run that fanned out.
     if fanned_out():  # the merge run: its parts have their items, which are not read again
         return fan_out(encode_part, (), merge=merge)
-    if not spreads(len(texts)):
+    over = settings.text_fan_out_over
+    workers = workers_serving(embeddings.QUEUE) if 0 < over < len(texts) else 0
+    if workers < 2:
         progress(0, len(texts), "encoding")
         return then(embeddings.encode(texts, on_batch=_report))
-    order, size = embeddings.order(texts), part_size(settings.text_fan_out_over)
+    order, size = embeddings.order(texts), part_size(over, len(texts), workers)
     chunks = [order[start : start + size] for start in range(0, len(order), size)]
-    log(f"encoding in {len(chunks)} parts of up to {size:,} documents over the ml workers")
+    log(f"encoding in {len(chunks)} parts of up to {size:,} documents over {workers} ml workers")
     return fan_out(encode_part, chunks, merge=merge, kwargs={"file": file, "column": column})
 
 
