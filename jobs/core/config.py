@@ -51,8 +51,9 @@ class Settings:
     # The most URLs one link check may be given.
     max_links: int = 500
     # A text job of more documents than this encodes them in parts of half as many (or about
-    # four a worker), spread over the workers, when more than one serves "ml" (0: never). Spreading costs about a second
-    # (`python -m bench spread`), and 1,024 documents take a worker a few seconds.
+    # four a worker), spread over the workers, when more than one serves "ml" (0: never).
+    # Spreading costs about a second (`python -m bench spread`); 1,024 documents take a worker
+    # a few seconds.
     text_fan_out_over: int = 2048
     # How many job emails one owner, and one recipient, may be sent an hour (0: no limit).
     mail_per_hour: int = 5
