@@ -73,7 +73,8 @@ def _where(stack: Stack, job, took: float, count: int) -> dict:
     runs = [(p.ended_at - p.started_at).total_seconds() for p in found]
     return {
         "parts": len(runs),
-        "part_s": sum(runs) / len(runs),
+        "part_s": median(runs),
+        "part_range": f"{min(runs):.2f}–{max(runs):.2f}",
         "busy": sum(runs) / count / took,  # the share of the workers' time spent inside parts
         "merge_s": (job.ended_at - job.started_at).total_seconds(),
     }
@@ -120,7 +121,7 @@ def run(quick: bool) -> list[Figure]:
                     took, job, (worker_cpu, own_cpu) = sorted(spent, key=lambda s: s[0])[len(spent) // 2]
                     w = _where(stack, job, took, count)
                     where = (
-                        f"at 4 workers: {w['parts']} parts of {w['part_s']:.2f} s each "
+                        f"at 4 workers: {w['parts']} parts of {w['part_s']:.2f} s ({w['part_range']}) each "
                         f"(13 rounds of {delay * 1000:.0f} ms: {13 * delay:.2f} s), workers inside parts "
                         f"{w['busy']:.0%} of the time, merge {w['merge_s']:.2f} s; CPU: workers {worker_cpu:.1f} s, "
                         f"servers and this process {own_cpu:.1f} s, of {took * 2:.0f} core-seconds"
