@@ -25,6 +25,7 @@ BENCHMARKS = {
     "turns": "noisy neighbour: one owner's single job behind another's 1,000, fair turns against FIFO",
     "inference": "semantic_search through a worker against the model called directly",
     "fanout": "check_links over 2,000 slow URLs spread over 1, 2 and 4 workers: the speedup",
+    "spread": "semantic_search of a large upload in parts on two one-core ml workers, against one worker",
     "search": "filtered search with 100,000 jobs kept, against an unfiltered page",
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")

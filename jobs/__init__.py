@@ -22,8 +22,8 @@ from jobs.core.addresses import resolve as resolve_url
 from jobs.core.catalogue import callback, job
 from jobs.core.config import settings
 from jobs.core.exceptions import UnsafeUrl
-from jobs.core.fanout import fan_out
-from jobs.core.files import StoredUpload, attach, csv_text, open_upload
+from jobs.core.fanout import fan_out, fanned_out, workers_serving
+from jobs.core.files import StoredUpload, attach, csv_text, drop_part_files, open_upload, part_files
 from jobs.core.params import Upload
 from jobs.core.reporter import emit, log, progress
 from jobs.core.retry import Backoff
@@ -36,12 +36,16 @@ __all__ = [
     "attach",
     "callback",
     "csv_text",
+    "drop_part_files",
     "emit",
     "fan_out",
+    "fanned_out",
     "job",
     "log",
     "open_upload",
+    "part_files",
     "progress",
     "resolve_url",
     "settings",
+    "workers_serving",
 ]

@@ -247,6 +247,20 @@ def test_a_body_that_trickles_in_is_cut_off_at_the_url_s_deadline():
     assert sent[0] < 200  # the connection was closed long before the server was done
 
 
+def test_a_deadline_due_before_those_pending_still_cuts_its_url_off_and_all_share_one_thread():
+    from jobs.builtin.deadline import Deadline
+
+    before = threading.active_count()
+    pending = [Deadline(60) for _ in range(50)]  # a thread each, once: a check started 50 threads per 50 URLs
+    assert threading.active_count() - before <= 1
+    with trickling(total=200) as (port, sent):
+        outcome = links.check_one(f"http://127.0.0.1:{port}/", timeout=1, max_redirects=0, retries=0)
+    assert outcome.error == "the body did not arrive within 1 s" and sent[0] < 200
+    for deadline in pending:
+        deadline.cancel()
+    assert not any(d.expired for d in pending)
+
+
 def test_a_closed_port_is_connection_refused_and_not_retried():
     port = free_port()  # nothing listens there
     outcome = links.check_one(f"http://127.0.0.1:{port}/", timeout=5, max_redirects=0, retries=2)

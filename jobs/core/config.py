@@ -50,6 +50,11 @@ class Settings:
     allow_private_urls: bool = False
     # The most URLs one link check may be given.
     max_links: int = 500
+    # A text job of more documents than this encodes them in parts of half as many (or about
+    # four a worker), spread over the workers, when more than one serves "ml" (0: never).
+    # Spreading costs about a second (`python -m bench spread`); 1,024 documents take a worker
+    # a few seconds.
+    text_fan_out_over: int = 2048
     # How many job emails one owner, and one recipient, may be sent an hour (0: no limit).
     mail_per_hour: int = 5
     # How many of one owner's jobs run at once over all workers (0: no limit); the rest wait.
@@ -83,6 +88,7 @@ class Settings:
             base_url=os.environ.get("BASE_URL", cls.base_url).rstrip("/"),
             allow_private_urls=_flag("SPOOL_ALLOW_PRIVATE_URLS"),
             max_links=_int("MAX_LINKS", cls.max_links),
+            text_fan_out_over=_int("TEXT_FAN_OUT_OVER", cls.text_fan_out_over),
             max_running_per_owner=_int("MAX_RUNNING_PER_OWNER", cls.max_running_per_owner),
             mail_per_hour=_int("MAIL_PER_HOUR", cls.mail_per_hour),
             worker_ttl=_int("WORKER_TTL", cls.worker_ttl),

@@ -27,6 +27,10 @@ How it runs, all on RQ's dependency machinery:
 5. Canceling or stopping the job cancels its waiting parts and stops its running ones, and no
    merge runs (RQ never enqueues a canceled job).
 
+A job that fans out only sometimes (when its input is large and `workers_serving(queue) > 1`)
+asks `fanned_out()` first: what decided its first run may have changed by its second. Parts
+may attach what is too big for a result (`attach`), for the merge to read (`part_files`).
+
 The job's function should be cheap up to its `fan_out` call: it runs twice. Parts are not in
 their owner's list, nor counted by MAX_WAITING_PER_OWNER or MAX_RUNNING_PER_OWNER (the job is
 counted once); a part type's own `concurrency` limit applies to its parts.
@@ -45,11 +49,11 @@ from rq.job import Job
 from rq.registry import DeferredJobRegistry
 from rq.serializers import JSONSerializer
 
-from jobs.core import catalogue, events, index, keys, parts, reporter, status
+from jobs.core import catalogue, events, files, index, keys, parts, reporter, status
 from jobs.core.exceptions import NotInCatalogue, PartFailed, WaitingForParts
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from jobs.core.queue import queue
+from jobs.core.queue import live_workers, queue
 
 MAX_PARTS = 1000
 
@@ -66,8 +70,9 @@ def fan_out(
     `merge(results)` (the list of results itself without `merge`), results in the items' order.
 
     `part` is a job type (`@job(..., internal=True)`), whose queue, timeout and retry policy
-    its parts get; items and kwargs are JSON-simple. A job fans out once, as its last act.
-    Outside a worker, the parts run here, one after another.
+    its parts get; items and kwargs are JSON-simple. A job fans out once, as its last act;
+    in the run that merges, `items` is not read. Outside a worker, the parts run here, one
+    after another.
     """
     kwargs = kwargs or {}
     job = get_current_job()
@@ -81,6 +86,19 @@ def fan_out(
         _spread(job, part, list(items), kwargs, partial)
         raise WaitingForParts(job.id)
     return _gather(job, plan, merge)
+
+
+def fanned_out() -> bool:
+    """Whether the current job has fanned out already, so that this run of it is the merge."""
+    job = get_current_job()
+    return job is not None and Meta.of(job).fan_out is not None
+
+
+def workers_serving(queue_name: str) -> int:
+    """How many live workers listen on a queue now (none outside a worker: a plain call has no
+    workers to share its work with)."""
+    job = get_current_job()
+    return 0 if job is None else live_workers(queue_name, job.connection)
 
 
 def _spread(job: Job, part: Callable, items: list, kwargs: dict, partial: bool) -> None:
@@ -211,6 +229,7 @@ def cancel_parts(connection, parent: Job) -> None:
                 send_stop_job_command(connection, part.id, serializer=JSONSerializer)
             except InvalidJobOperation:  # between workers: the stop key ends it when it is handled
                 pass
+    files.drop_part_files(connection, parent)  # no merge will read them
     parts.publish_counts(connection, parent.id)
 
 

@@ -9,6 +9,11 @@ with the job. In a job:
         attach("lines.csv", csv_bytes, "text/csv")
         return {"lines": upload.text().count("\\n")}
 
+A fanned-out job's merge reads what its parts attached (too big for their results), then drops it:
+
+    vectors = part_files("vectors.npy")  # one per part, in the parts' order
+    drop_part_files()
+
 The web stores uploads with `save_upload` at submit, and reads attached files with
 `listing` and `read` for the job page and the download link.
 """
@@ -25,10 +30,11 @@ from dataclasses import dataclass
 from redis import Redis
 from rq import get_current_job
 
-from jobs.core import keys
+from jobs.core import keys, parts
 from jobs.core.config import settings
 from jobs.core.connection import connect
 from jobs.core.exceptions import FileTooLarge
+from jobs.core.keys import Meta
 
 # A result file's name: a plain file name, so it is safe in a URL and a download header.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -113,6 +119,35 @@ def attach(name: str, data: bytes | str, content_type: str = "application/octet-
         pipe.expire(keys.files_key(job.id), ttl)
         pipe.expire(keys.files_index_key(job.id), ttl)
         pipe.execute()
+
+
+def _part_ids(job) -> list[str]:
+    plan = Meta.of(job).fan_out if job is not None else None
+    return parts.part_ids(job.id, plan["parts"]) if plan else []
+
+
+def part_files(name: str) -> list[bytes | None]:
+    """The file `name` each part of the current job attached, in the parts' order (None for a part
+    that attached none): how a merge reads what is too big for a part's result."""
+    job = get_current_job()
+    found = _part_ids(job)
+    if not found:
+        return []
+    with job.connection.pipeline(transaction=False) as pipe:
+        for part_id in found:
+            pipe.hget(keys.files_key(part_id), name)
+        return pipe.execute()
+
+
+def drop_part_files(connection: Redis | None = None, job=None) -> None:
+    """Delete the files the parts of a job (the current one unless given) attached, once its merge
+    has read them or no merge will run: kept as long as the job's result, they would only take room."""
+    job = job or get_current_job()
+    found = _part_ids(job)
+    if found:
+        (connection or job.connection).delete(
+            *(k for part_id in found for k in (keys.files_key(part_id), keys.files_index_key(part_id)))
+        )
 
 
 def kept_for(job) -> int:

@@ -2,6 +2,7 @@
 waiting forever.
 
 queue("default", connection).enqueue_call(func, kwargs=..., meta=...)
+live_workers("ml", connection)      # how many workers alive now listen on "ml"
 
 Like SpoolJob, it uses the JSON serializer whatever it is given (RQ's CLI, given this class in
 RQ_QUEUE_CLASS, would hand it pickle), and Spool's job class unless given a subclass of it.
@@ -9,7 +10,7 @@ RQ_QUEUE_CLASS, would hand it pickle), and Spool's job class unless given a subc
 
 from __future__ import annotations
 
-from rq import Queue
+from rq import Queue, worker_registration
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -71,3 +72,16 @@ class SpoolQueue(Queue):
 
 def queue(name: str, connection) -> Queue:
     return SpoolQueue(name, connection=connection, job_class=SpoolJob, serializer=JSONSerializer)
+
+
+def live_workers(name: str, connection) -> int:
+    """How many workers alive now listen on a queue. RQ's registry of a queue's workers keeps one
+    that died without unregistering (SIGKILL, a lost host) until some worker cleans it; its own
+    key lapses `worker_ttl` seconds after its last heartbeat, so that key is what counts."""
+    found = list(worker_registration.get_keys(queue=queue(name, connection)))
+    if not found:
+        return 0
+    with connection.pipeline(transaction=False) as pipe:
+        for key in found:
+            pipe.exists(key)
+        return sum(pipe.execute())

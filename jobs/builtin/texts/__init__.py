@@ -2,7 +2,8 @@
 
 Both read a text file (one document a line), a CSV (a chosen column) or JSONL (a chosen
 key) through `documents`, embed the documents batch by batch on the "ml" queue, where the
-worker has loaded the model before forking, and attach their results as CSV (and a PNG chart).
+worker has loaded the model before forking (a large upload in parts over the ml workers, see
+`spread`), and attach their results as CSV (and a PNG chart).
 numpy and the model are imported inside the jobs: the web imports this module too.
 """
 
@@ -12,8 +13,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from jobs import Upload, attach, csv_text, job, log, progress
-from jobs.builtin.texts import embeddings
+from jobs import Upload, attach, csv_text, fanned_out, job, log, progress
+from jobs.builtin.texts import embeddings, spread
 from jobs.builtin.texts.documents import read_documents
 
 MAX_MEMBERS_SHOWN = 50
@@ -34,19 +35,13 @@ TextFile = Annotated[
 
 def _read(file: str, column: str) -> tuple[list[tuple[int, str]], str]:
     numbered, source = read_documents(file, column)
-    log(f"read {len(numbered):,} documents from {source}")
+    if not fanned_out():  # the merge run of a fanned-out job read them in the first
+        log(f"read {len(numbered):,} documents from {source}")
     return numbered, source
 
 
 def _excerpt(text: str, length: int = 40) -> str:
     return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
-
-
-def _embed(texts: list[str]):
-    progress(0, len(texts), "encoding")
-    return embeddings.encode(
-        texts, on_batch=lambda done, total: progress(done, total, f"encoded {done:,} of {total:,}")
-    )
 
 
 @job(
@@ -72,14 +67,22 @@ def semantic_search(
 
     numbered, source = _read(file, text_column)
     texts = [text for _, text in numbered]
-    vectors = _embed(texts)
-    scores = vectors @ embeddings.encode([query])[0]
-    best = np.argsort(-scores, kind="stable")[:top_k]
-    columns = ["rank", "score", "line", "text"]
-    rows = [[rank, round(float(scores[i]), 4), numbered[i][0], texts[i]] for rank, i in enumerate(best, start=1)]
-    attach("matches.csv", csv_text(columns, rows), "text/csv")
-    progress(len(texts), len(texts), "done")
-    return {"query": query, "documents": len(texts), "read_from": source, "table": {"columns": columns, "rows": rows}}
+
+    def ranked(vectors) -> dict:
+        scores = vectors @ embeddings.encode([query])[0]
+        best = np.argsort(-scores, kind="stable")[:top_k]
+        columns = ["rank", "score", "line", "text"]
+        rows = [[rank, round(float(scores[i]), 4), numbered[i][0], texts[i]] for rank, i in enumerate(best, start=1)]
+        attach("matches.csv", csv_text(columns, rows), "text/csv")
+        progress(len(texts), len(texts), "done")
+        return {
+            "query": query,
+            "documents": len(texts),
+            "read_from": source,
+            "table": {"columns": columns, "rows": rows},
+        }
+
+    return spread.embed_then(file, text_column, texts, ranked)
 
 
 @job(
@@ -93,15 +96,20 @@ def cluster_texts(
     text_column: TextColumn = "",
 ) -> dict:
     """Group the documents in a file by meaning, with a chart of the groups."""
-    import numpy as np
-
-    from jobs.builtin.texts import charts, clustering
-
     numbered, source = _read(file, text_column)
     texts = [text for _, text in numbered]
     if len(texts) < k:
         raise ValueError(f"{k} clusters need at least {k} documents; the file holds {len(texts)}.")
-    vectors = _embed(texts)
+    return spread.embed_then(file, text_column, texts, lambda vectors: _clustered(vectors, numbered, source, k))
+
+
+def _clustered(vectors, numbered: list[tuple[int, str]], source: str, k: int) -> dict:
+    """cluster_texts' result from its documents' vectors."""
+    import numpy as np
+
+    from jobs.builtin.texts import charts, clustering
+
+    texts = [text for _, text in numbered]
     progress(len(texts), len(texts), "clustering")
     labels, centres = clustering.kmeans(vectors, k)
     # Number clusters by size, largest first, so the chart's legend reads in the table's order.

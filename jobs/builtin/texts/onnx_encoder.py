@@ -2,6 +2,7 @@
 
     encoder = onnx_encoder.load()        # exports into the cache on first use, then loads it
     vectors = encoder.encode(texts, on_batch=report)   # unit-length float32 rows
+    encoder.order(texts)                 # the order encode() takes them in, shortest first
 
 The graph holds the whole sentence-transformers pipeline (BERT, mean pooling over the
 attention mask, L2 normalisation), so a vector needs no torch at run time: a worker whose
@@ -165,6 +166,13 @@ class Encoder:
             self._made_for = (os.getpid(), threads)
         return self._session
 
+    def order(self, texts: list[str]) -> list[int]:
+        """The indexes of `texts` in the order `encode` takes them, `BATCH` at a time. A batch's
+        vectors depend a little on its other rows (activations are quantised per batch), so
+        encoding consecutive runs of this order, each starting at a multiple of `BATCH`, gives
+        exactly the vectors of encoding all at once: texts given in this order keep it."""
+        return _by_length(self.tokenizer.encode_batch_fast(texts))
+
     def encode(
         self,
         texts: list[str],
@@ -184,7 +192,7 @@ class Encoder:
             return vectors
         session = self.session(threads)
         encoded = self.tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
+        order = _by_length(encoded)
         for start in range(0, len(order), batch):
             chosen = order[start : start + batch]
             width = len(encoded[chosen[-1]].ids)
@@ -199,6 +207,11 @@ class Encoder:
             if on_batch:
                 on_batch(start + len(chosen), len(texts))
         return vectors
+
+
+def _by_length(encoded) -> list[int]:
+    # Stable: texts of one length keep their order, so a run of this order sorts to itself.
+    return sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
 
 
 def load(root: Path | None = None) -> Encoder:
