@@ -19,7 +19,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, events, fanout, index, keys, notify, search, status, tracing, webhooks
+from jobs.core import catalogue, events, fanout, index, keys, notify, search, status, tracing, transaction, webhooks
 from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
@@ -47,7 +47,7 @@ def submit(
     webhook_url: str | None = None,
 ) -> Job:
     """Enqueue a validated job for `owner`, and index it under them, in one round trip;
-    raise OverQuota if they have as many jobs waiting as they may.
+    raise OverQuota, having written nothing, if they have as many jobs waiting as they may.
 
     With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then. `job_id`
     is for a caller that had to name the job before enqueueing it (an idempotent submit);
@@ -73,20 +73,26 @@ def submit(
         meta=meta.as_dict(),
         **extra,
     )
-    quotas.admit(owner, job_id)
     try:
         with tracing.span(f"enqueue {job_type.name}", kind="producer", attributes={"spool.job.id": job_id}):
-            return _enqueue(job_type, values, owner, start_at, options, claim)
+            job = _enqueue(job_type, values, owner, start_at, options, claim)
     except Exception:
         quotas.release(owner, job_id)
         raise
+    if job is None:
+        raise quotas.over_waiting()
+    return job
 
 
 def _enqueue(
     job_type: JobType, values: dict, owner: str, start_at: datetime | None, options: dict, claim: str | None
-) -> Job:
+) -> Job | None:
+    """The job, enqueued; None, with nothing written, when the owner's quota refused it."""
     ttl, job_id = options["result_ttl"], options["job_id"]
-    with redis().pipeline() as pipe:
+    connection = redis()
+    # Recorded, then sent as one script behind the quota's gate (see jobs.core.transaction).
+    with transaction.pipeline(connection) as pipe:
+        gated = quotas.admit(pipe, owner, job_id)
         if start_at is None:
             job = queue(job_type.queue).enqueue_call(
                 job_type.func, kwargs=values, timeout=job_type.timeout, pipeline=pipe, **options
@@ -103,11 +109,11 @@ def _enqueue(
         if claim is not None:
             pipe.expire(claim, ttl)
         try:
-            pipe.execute()
+            admitted = transaction.execute(connection, pipe, gated=gated)
         except RedisError:
             _forget_uploads(job_type, values)
             raise
-    return job
+    return job if admitted else None
 
 
 def _forget_uploads(job_type: JobType, values: dict) -> None:

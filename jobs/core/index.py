@@ -22,7 +22,7 @@ import re
 
 from redis import Redis
 
-from jobs.core import keys
+from jobs.core import keys, transaction
 
 WORD = re.compile(r"[a-z0-9]+")
 MAX_WORD = 40
@@ -63,6 +63,7 @@ for i = 1, 8 do
   end
 end
 """
+transaction.register("index.add", _ADD)
 
 # KEYS: the set of all, then each status's sets (of all types, then of the job's type, if known).
 _MOVE = """
@@ -75,6 +76,7 @@ end
 for i = target, #KEYS, per do redis.call('ZADD', KEYS[i], score, ARGV[1]) end
 return 1
 """
+transaction.register("index.move", _MOVE)
 
 _ADD_WORDS = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
