@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import requests
@@ -147,3 +148,18 @@ def test_a_signed_in_user_keeps_the_jobs_of_their_browser(make_app, redis):
     assert redis.zcard(keys.waiting_key("user:ann")) == 2
     assert not redis.exists(keys.owner_key(anonymous), keys.waiting_key(anonymous))
     assert "Keep them" not in browser.get("/").get_data(as_text=True)
+
+
+def test_a_cookie_read_before_still_expires_and_a_forged_one_is_still_refused(make_app):
+    app = make_app()
+    browser = app.test_client()
+    job_id = Api(browser).submit("primes", limit=1000)
+    cookie = browser.get_cookie("session").value
+    for _ in range(2):  # the second read is of a cookie whose signature held before
+        assert browser.get(f"/api/jobs/{job_id}").status_code == 200
+    forged = app.test_client()
+    # One character of the payload changed (the signature's last one may only carry padding).
+    forged.set_cookie("session", cookie[:5] + ("A" if cookie[5] != "A" else "B") + cookie[6:])
+    assert forged.get(f"/api/jobs/{job_id}").status_code == 404
+    app.permanent_session_lifetime = timedelta(seconds=-1)  # shorter than any cookie has lived
+    assert browser.get(f"/api/jobs/{job_id}").status_code == 404

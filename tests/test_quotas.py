@@ -42,6 +42,22 @@ def test_scheduled_jobs_count_as_waiting(limited):
     refused(limited.post("/api/jobs", json=PRIMES), "MAX_WAITING_PER_OWNER")
 
 
+def _contents(redis) -> dict:
+    """Every key's type and value."""
+    read = {b"hash": redis.hgetall, b"zset": lambda k: redis.zrange(k, 0, -1, withscores=True)}
+    read.update({b"set": redis.smembers, b"list": lambda k: redis.lrange(k, 0, -1), b"string": redis.get})
+    return {key: read[redis.type(key)](key) for key in redis.keys()}
+
+
+def test_a_refused_submit_writes_nothing_now_or_scheduled(make_app, redis):
+    browser = make_app(MAX_WAITING_PER_OWNER=1).test_client()
+    assert browser.post("/api/jobs", json={**PRIMES, "run_in": 3600}).status_code == 202
+    before = _contents(redis)
+    refused(browser.post("/api/jobs", json={**PRIMES, "run_in": 3600}), "MAX_WAITING_PER_OWNER")
+    refused(browser.post("/api/jobs", json=PRIMES), "MAX_WAITING_PER_OWNER")
+    assert _contents(redis) == before
+
+
 def test_run_again_and_a_new_idempotency_key_count_but_a_replay_does_not(limited):
     first = limited.post("/api/jobs", json=PRIMES, headers={"Idempotency-Key": "one"}).get_json()["id"]
     Api(limited).submit("primes", limit=1000)

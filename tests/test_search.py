@@ -125,3 +125,24 @@ def test_only_operators_search_everyone_or_run_bulk_actions(client, api):
     assert client.get("/api/ops/jobs", headers={"Authorization": f"Basic {bad}"}).status_code == 403
     form = {"action": "delete", "csrf_token": api.csrf_token()}
     assert client.post("/ops/bulk", data=form).status_code == 403
+
+
+def test_a_job_enqueued_again_under_its_id_is_found_by_its_new_status_only(redis):
+    from jobs.core.job import SpoolJob
+    from jobs.core.queue import queue
+
+    def enqueue() -> None:  # as a fanned-out job's parts are when it runs again
+        with redis.pipeline() as pipe:
+            pipe.multi()
+            queue("default", redis).enqueue_call("tests.job_fixtures.steps", job_id="again", pipeline=pipe)
+            index.add(pipe, "again", None, "steps", {}, {}, 1.0)
+            pipe.execute()
+
+    enqueue()
+    SpoolJob.fetch("again", connection=redis).set_status("failed")
+    enqueue()
+    status_sets = set(keys.index_status_keys().values()) | set(keys.index_status_keys("steps").values())
+    assert in_sets(redis, "again") & status_sets == {
+        keys.index_status_keys()["queued"],
+        keys.index_status_keys("steps")["queued"],
+    }

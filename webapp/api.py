@@ -21,6 +21,8 @@ from webapp.openapi import openapi_spec
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 SUBMIT_TYPES = ("application/json", "multipart/form-data")
+# Stands for the job id in a job's URLs as they are built once (see _job_url).
+JOB_ID_MARK = "JOB-ID-MARK"
 UNSUPPORTED = "Send JSON (Content-Type: application/json) or multipart/form-data."
 
 
@@ -104,16 +106,28 @@ def _page_args() -> tuple[int, int]:
     return page, per_page
 
 
+def _job_url(endpoint: str, job_id: str) -> str:
+    """`url_for(endpoint, job_id=job_id)`, from that URL built once per app and script root: a
+    job id's characters (letters, digits, '-' and '_') are never quoted in a URL."""
+    if not repository.JOB_ID.match(job_id):
+        return url_for(endpoint, job_id=job_id)
+    urls = current_app.extensions["spool"].setdefault("job_urls", {})
+    template = urls.get((endpoint, request.script_root))
+    if template is None:
+        template = urls[endpoint, request.script_root] = url_for(endpoint, job_id=JOB_ID_MARK)
+    return template.replace(JOB_ID_MARK, job_id)
+
+
 def _accepted(job, state: str | None = None, job_id: str | None = None):
     job_id = job_id or job.id
-    own_url = url_for("api.job", job_id=job_id)  # built once: the body and Location share it
+    own_url = _job_url("api.job", job_id)  # built once: the body and Location share it
     return (
         {
             "id": job_id,
             "status": state or status.of(job, refresh=False),
             "urls": {
                 "self": own_url,
-                "page": url_for("pages.job", job_id=job_id),
+                "page": _job_url("pages.job", job_id),
                 "ws": f"/ws/jobs/{job_id}",
             },
         },

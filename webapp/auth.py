@@ -23,16 +23,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
-from itsdangerous import BadSignature
 
 from jobs.core import keys
-from webapp import resources, tokens
+from webapp import resources, sessions, tokens
 
 csrf = CSRFProtect()
 
@@ -53,53 +50,8 @@ class Operator:
 OPERATOR_BLUEPRINTS = frozenset({"rq_dashboard", "ops"})
 
 
-class RefreshingSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, whose permanent cookie is re-signed at most once per
-    REFRESH_AFTER instead of on every response.
-
-    Flask re-signs and re-sends a permanent session on each response to slide its expiry;
-    that signing and the Set-Cookie header are a tenth of a JSON API call. Sliding it once an
-    hour keeps a cookie in use alive as long as before, to within that hour; a modified
-    session is still sent at once.
-    """
-
-    REFRESH_AFTER = 3600
-    _signing: tuple | None = None
-
-    def get_signing_serializer(self, app):
-        # Flask builds the serializer anew twice a request; it depends only on the keys.
-        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        if self._signing is None or self._signing[0] != keys:
-            self._signing = (keys, super().get_signing_serializer(app))
-        return self._signing[1]
-
-    def open_session(self, app, request):
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
-        except BadSignature:
-            return self.session_class()
-        session = self.session_class(data)
-        session.signed_at = signed_at
-        return session
-
-    def should_set_cookie(self, app, session) -> bool:
-        if session.modified:
-            return True
-        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
-            return False
-        signed_at = getattr(session, "signed_at", None)
-        return signed_at is None or (datetime.now(UTC) - signed_at).total_seconds() >= self.REFRESH_AFTER
-
-
 def init_app(app: Flask) -> None:
-    app.session_interface = RefreshingSessionInterface()
+    app.session_interface = sessions.CookieSessions()
     csrf.init_app(app)
     app.before_request(_guard_operator_pages)
 

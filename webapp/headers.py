@@ -36,8 +36,10 @@ def init_app(app: Flask) -> None:
 
 def _secure(response: Response) -> Response:
     _relative_redirect(response)
+    present = {name.lower() for name in response.headers.keys()}  # one pass, not one per header
     for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            response.headers.add(name, value)
     if current_app.config["PRODUCTION"]:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

@@ -1,15 +1,17 @@
 """Admission limits, so one person (or one address minting cookies) cannot fill the queues.
 
-    quotas.admit(owner, job_id)        # before enqueueing; raises OverQuota past the limit
-    quotas.release(owner, job_id)      # the enqueue failed after all
+    gated = quotas.admit(pipe, owner, job_id)  # first in the submit's transaction
+    if not transaction.execute(connection, pipe, gated=gated): raise quotas.over_waiting()
+    quotas.release(owner, job_id)              # the enqueue failed after all
     quotas.new_owner_allowed(address)  # None, or the seconds until another anonymous owner may be made
 
 MAX_WAITING_PER_OWNER counts an owner's waiting jobs (queued, scheduled, deferred) without
 scanning their jobs: each admitted job id goes into a small sorted set per owner; one Lua
 script checks and adds, pruning the set of jobs no longer waiting only when it is full, so
-concurrent submits cannot pass the limit together, in one round trip. Owners named in
-QUOTA_EXEMPT_OWNERS (e.g. `token:nightly`) are not limited. Running jobs are not refused here:
-the scheduler lets them wait.
+concurrent submits cannot pass the limit together. It is the gate of the submit's own
+transaction (jobs.core.transaction): the check and the job's writes are one round trip, and a
+refused job writes nothing. Owners named in QUOTA_EXEMPT_OWNERS (e.g. `token:nightly`) are not
+limited. Running jobs are not refused here: the scheduler lets them wait.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from __future__ import annotations
 import time
 
 from flask import current_app
-from redis.commands.core import Script
+from redis.exceptions import RedisError
 
-from jobs.core import keys, status
+from jobs.core import keys, status, transaction
 from webapp.exceptions import OverQuota
 from webapp.resources import redis, settings
 from webapp.submission import MAX_DELAY
@@ -31,6 +33,7 @@ IN_FLIGHT = 60
 # have started one of them.
 WAITING_RETRY_AFTER = 30
 WINDOW = 3600
+WAITING = sorted(status.WAITING)
 
 # Check and add in one round trip; only an owner at the limit has their set pruned of ids no
 # longer waiting (reading at most twice the limit), so a submit below it costs O(log n), and the
@@ -56,33 +59,43 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
-_admit = Script(None, _ADMIT.encode())  # sent by its digest: the text is a kilobyte
+transaction.register("quotas.admit", _ADMIT)
 
 
 def exempt(owner: str) -> bool:
     return owner in current_app.config["QUOTA_EXEMPT_OWNERS"]
 
 
-def admit(owner: str, job_id: str) -> None:
-    """Count `job_id` among the owner's waiting jobs, or raise OverQuota if they have enough."""
+def admit(pipe, owner: str, job_id: str) -> bool:
+    """Record, first in the submit's transaction `pipe`, the check that counts `job_id` among the
+    owner's waiting jobs unless they have enough; False when no limit applies to them."""
     limit = current_app.config["MAX_WAITING_PER_OWNER"]
     if not limit or exempt(owner):
-        return
-    key = keys.waiting_key(owner)
+        return False
     # Kept as long as a scheduled job may wait and then be kept.
     ttl = int(MAX_DELAY.total_seconds()) + settings().result_ttl
     now = time.time()
-    args = (limit, now, job_id, ttl, keys.job_key(""), now - IN_FLIGHT, *sorted(status.WAITING))
-    if not _admit(keys=[key], args=args, client=redis()):
-        raise OverQuota(
-            f"You already have {limit} jobs waiting, the most one person may have (MAX_WAITING_PER_OWNER); "
-            f"try again in {WAITING_RETRY_AFTER} seconds, when one has started, or cancel one.",
-            WAITING_RETRY_AFTER,
-        )
+    pipe.eval(_ADMIT, 1, keys.waiting_key(owner), limit, now, job_id, ttl, keys.job_key(""), now - IN_FLIGHT, *WAITING)
+    return True
+
+
+def over_waiting() -> OverQuota:
+    """The refusal of a submit whose owner has as many jobs waiting as they may."""
+    limit = current_app.config["MAX_WAITING_PER_OWNER"]
+    return OverQuota(
+        f"You already have {limit} jobs waiting, the most one person may have (MAX_WAITING_PER_OWNER); "
+        f"try again in {WAITING_RETRY_AFTER} seconds, when one has started, or cancel one.",
+        WAITING_RETRY_AFTER,
+    )
 
 
 def release(owner: str, job_id: str) -> None:
-    redis().zrem(keys.waiting_key(owner), job_id)
+    """Best effort: a Redis that refused the submit may refuse this too; the id is pruned anyway
+    once its job is found not waiting."""
+    try:
+        redis().zrem(keys.waiting_key(owner), job_id)
+    except RedisError:
+        pass
 
 
 def move(old: str, new: str) -> None:

@@ -19,7 +19,21 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.core import catalogue, events, fanout, files, index, keys, notify, purge, search, status, tracing, webhooks
+from jobs.core import (
+    catalogue,
+    events,
+    fanout,
+    files,
+    index,
+    keys,
+    notify,
+    purge,
+    search,
+    status,
+    tracing,
+    transaction,
+    webhooks,
+)
 from jobs.core.catalogue import JobType
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import SpoolJob
@@ -47,7 +61,7 @@ def submit(
     webhook_url: str | None = None,
 ) -> Job:
     """Enqueue a validated job for `owner`, and index it under them, in one round trip;
-    raise OverQuota if they have as many jobs waiting as they may.
+    raise OverQuota, having written nothing, if they have as many jobs waiting as they may.
 
     With `start_at` (aware, UTC) it waits in RQ's scheduled registry until then. `job_id`
     is for a caller that had to name the job before enqueueing it (an idempotent submit);
@@ -73,20 +87,26 @@ def submit(
         meta=meta.as_dict(),
         **extra,
     )
-    quotas.admit(owner, job_id)
     try:
         with tracing.span(f"enqueue {job_type.name}", kind="producer", attributes={"spool.job.id": job_id}):
-            return _enqueue(job_type, values, owner, start_at, options, claim)
+            job = _enqueue(job_type, values, owner, start_at, options, claim)
     except Exception:
         quotas.release(owner, job_id)
         raise
+    if job is None:
+        raise quotas.over_waiting()
+    return job
 
 
 def _enqueue(
     job_type: JobType, values: dict, owner: str, start_at: datetime | None, options: dict, claim: str | None
-) -> Job:
+) -> Job | None:
+    """The job, enqueued; None, with nothing written, when the owner's quota refused it."""
     ttl, job_id = options["result_ttl"], options["job_id"]
-    with replication.pipeline() as pipe:
+    connection = redis()
+    # Recorded, then sent as one script behind the quota's gate (see jobs.core.transaction).
+    with transaction.pipeline(connection) as pipe:
+        gated = quotas.admit(pipe, owner, job_id)
         if start_at is None:
             job = queue(job_type.queue).enqueue_call(
                 job_type.func, kwargs=values, timeout=job_type.timeout, pipeline=pipe, **options
@@ -103,17 +123,15 @@ def _enqueue(
         if claim is not None:
             pipe.expire(claim, ttl)
         try:
-            pipe.execute()
+            admitted = replication.execute(connection, pipe, gated=gated)
         except RedisError:
             _forget_uploads(job_type, values)
             raise
-    try:
-        replication.check(pipe)
-    except NotCopied:
-        # Withdrawn, uploads and all: a job answered 503 must not run, nor be lost in a failover.
-        purge.stop_and_purge(redis(), job_id)
-        raise
-    return job
+        except NotCopied:
+            # Withdrawn, uploads and all: a job answered 503 must not run, nor be lost in a failover.
+            purge.stop_and_purge(connection, job_id)
+            raise
+    return job if admitted else None
 
 
 def _forget_uploads(job_type: JobType, values: dict) -> None:

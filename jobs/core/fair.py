@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from redis.commands.core import Script
 
-from jobs.core import keys
+from jobs.core import keys, transaction
 
 _PUSH = """
 local queue, order, last, clock, seq, job = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -45,6 +45,7 @@ while true do
   redis.call('ZREM', order, after)  -- that job left the queue (canceled, deleted): forget it
 end
 """
+transaction.register("fair.push", _PUSH)
 _DEQUEUED = """
 local member = redis.call('HGET', KEYS[3], ARGV[1])
 if not member then return 0 end

@@ -22,7 +22,7 @@ import re
 
 from redis import Redis
 
-from jobs.core import keys
+from jobs.core import keys, transaction
 
 WORD = re.compile(r"[a-z0-9]+")
 MAX_WORD = 40
@@ -33,7 +33,7 @@ BATCH = 500
 # SCRIPT EXISTS, a round trip more on the submit and on every status change.
 _ADD = """
 local id, score = ARGV[1], ARGV[2]
-redis.call('ZADD', KEYS[1], score, id)
+local again = redis.call('ZADD', KEYS[1], score, id) == 0
 local terms, seen, names = {KEYS[4], KEYS[5]}, {}, {}
 for i = 14, 21 do table.insert(terms, KEYS[i]) end
 local function word(w)
@@ -60,9 +60,13 @@ for i = 1, 8 do
   if ARGV[6 + i] == state then
     redis.call('ZADD', KEYS[5 + i], score, id)
     redis.call('ZADD', KEYS[13 + i], score, id)
+  elseif again then
+    redis.call('ZREM', KEYS[5 + i], id)
+    redis.call('ZREM', KEYS[13 + i], id)
   end
 end
 """
+transaction.register("index.add", _ADD)
 
 # KEYS: the set of all, then each status's sets (of all types, then of the job's type, if known).
 _MOVE = """
@@ -75,6 +79,7 @@ end
 for i = target, #KEYS, per do redis.call('ZADD', KEYS[i], score, ARGV[1]) end
 return 1
 """
+transaction.register("index.move", _MOVE)
 
 _ADD_WORDS = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -114,7 +119,9 @@ def _values_text(values: dict, skip: tuple[str, ...]) -> str:
 
 
 def add(pipe, job_id: str, owner: str | None, type_name: str, values: dict, upload_refs: dict[str, str], score: float):
-    """Index a job being submitted, in the caller's transaction (after the job's hash is written).
+    """Index a job being submitted, in the caller's transaction (after the job's hash is written),
+    under the status its hash holds; a job indexed before (a part fanned out again) leaves the
+    other statuses' sets.
 
     `upload_refs` maps upload parameters to their stored files: their names are read there. A
     job with no owner (a fanned-out part) stays out of every owner's list: the set of all jobs

@@ -44,8 +44,22 @@ class AwaitParts(Retry):
 class SpoolJob(Job):
     """An RQ job that refuses to import anything outside the catalogue."""
 
+    # A job made here and not saved yet is in no search index: its first status write has no
+    # entry to move, and index.add, in the same transaction, puts it in its sets.
+    _unsaved = False
+
     def __init__(self, id: str | None = None, connection=None, serializer=None):
         super().__init__(id, connection=connection, serializer=JSONSerializer)
+
+    @classmethod
+    def create(cls, *args, **kwargs):
+        job = super().create(*args, **kwargs)
+        job._unsaved = True
+        return job
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self._unsaved = False
 
     def restore(self, raw_data):
         """RQ's restore, after re-encoding as JSON a meta or data that was pickled; the
@@ -131,7 +145,8 @@ class SpoolJob(Job):
             self.ended_at = self.last_heartbeat or now()
             pipeline.hset(self.key, "ended_at", utcformat(self.ended_at))
         super().set_status(status, pipeline=pipeline)
-        index.set_status(pipeline, self.id, getattr(status, "value", status), self._type_name())
+        if not self._unsaved:
+            index.set_status(pipeline, self.id, getattr(status, "value", status), self._type_name())
 
     def prepare_for_execution(self, worker_name: str, pipeline) -> None:
         """RQ's, which writes the status "started" itself rather than through set_status."""

@@ -10,6 +10,8 @@ RQ_QUEUE_CLASS, would hand it pickle), and Spool's job class unless given a subc
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rq import Queue, worker_registration
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
@@ -47,6 +49,20 @@ class SpoolQueue(Queue):
         """RQ's job, carrying the current span's trace context (when tracing is on) unless it has one."""
         parent = None if (meta or {}).get("traceparent") else tracing.traceparent()
         return super().create_job(*args, meta={**(meta or {}), "traceparent": parent} if parent else meta, **kwargs)
+
+    def schedule_job(self, job: Job, datetime: datetime, pipeline=None, unique: bool = False) -> Job:
+        """RQ's, except that in a pipeline the job joins the scheduled registry in that pipeline too.
+
+        RQ 2.12 adds it to the registry at once, outside the pipeline it was given: a transaction
+        refused after all (over quota, Redis full) would leave a scheduled id with no job.
+        """
+        if pipeline is None or unique:
+            return super().schedule_job(job, datetime, pipeline=pipeline, unique=unique)
+        pipeline.sadd(self.redis_queues_keys, self.key)
+        self._persist_job(job, pipeline, status=JobStatus.SCHEDULED)
+        # A naive time is local time, as RQ takes it.
+        pipeline.zadd(self.scheduled_job_registry.key, {job.id: int(datetime.timestamp())})
+        return job
 
     def enqueue_call(self, *args, **kwargs) -> Job:
         """Enqueue as RQ does, but never leave a job waiting on one that has already ended badly.

@@ -3,6 +3,10 @@ jobs.core.search, which reads them)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
+
 from jobs.core.keys.names import PREFIX, escape
 from jobs.core.status import ALL as STATUSES
 
@@ -26,12 +30,13 @@ INDEX_WORD_PREFIX = PREFIX + "index:word:"
 INDEX_FILES_FIELD = "spool_files"
 
 
-def index_status_keys(type_name: str | None = None) -> dict[str, str]:
+@lru_cache(maxsize=256)  # every submit and status change names them all
+def index_status_keys(type_name: str | None = None) -> Mapping[str, str]:
     """Each status's set of indexed jobs, by status; with a type, those of that type only (so a
     search by both reads one set rather than intersecting two large ones)."""
     if type_name is None:
-        return {s: f"{PREFIX}index:status:{s}" for s in STATUSES}
-    return {s: f"{PREFIX}index:status-type:{s}:{escape(type_name)}" for s in STATUSES}
+        return MappingProxyType({s: f"{PREFIX}index:status:{s}" for s in STATUSES})
+    return MappingProxyType({s: f"{PREFIX}index:status-type:{s}:{escape(type_name)}" for s in STATUSES})
 
 
 def index_type_key(type_name: str) -> str:
