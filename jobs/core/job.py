@@ -25,7 +25,7 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import decode_redis_hash, now, utcformat
 
-from jobs.core import catalogue, index, keys, payloads, reporter, tracing
+from jobs.core import catalogue, events, index, keys, payloads, reporter, tracing
 from jobs.core.exceptions import NotInCatalogue, WaitingForParts
 from jobs.core.keys import Meta
 
@@ -134,9 +134,11 @@ class SpoolJob(Job):
         index.set_status(pipeline, self.id, getattr(status, "value", status), self._type_name())
 
     def prepare_for_execution(self, worker_name: str, pipeline) -> None:
-        """RQ's, which writes the status "started" itself rather than through set_status."""
+        """RQ's, which writes the status "started" itself rather than through set_status; the
+        status's event goes in the same transaction, so a job's start costs no round trip more."""
         super().prepare_for_execution(worker_name, pipeline)
         index.set_status(pipeline, self.id, JobStatus.STARTED.value, self._type_name())
+        events.publish_status(self.connection, self.id, JobStatus.STARTED.value, pipeline=pipeline)
 
     def _type_name(self) -> str | None:
         type_name = Meta.of(self).type

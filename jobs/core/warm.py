@@ -3,10 +3,11 @@
     class SpoolWorker(WarmWorker): ...
 
 RQ's `Worker` forks a work horse once it holds a job, so every job waits for a fork, and the
-fork of a worker holding a model costs tens of milliseconds. Here the next horse is forked
-ahead, while the worker waits for a job or while the previous job runs: it sets itself up as
-RQ's horse does and blocks on a pipe. Once the worker has a job, it writes the job's id down
-the pipe and monitors that horse exactly as RQ monitors the one it forks.
+fork of a worker holding a model costs milliseconds more. Here the next horse is forked
+ahead, while the worker waits for a job or while the previous job runs (once that job has
+started: a fork during its start would slow it on a busy machine). A horse sets itself up as
+RQ's horse does, connects to Redis, and blocks on a pipe. Once the worker has a job, it writes
+the job's id down the pipe and monitors that horse exactly as RQ monitors the one it forks.
 
 Everything else stays RQ's: one job per horse (it exits after its job); the death penalty
 inside the horse; the worker's and the job's heartbeats; stop and kill-horse commands, which
@@ -20,15 +21,19 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import time
 
+from redis.exceptions import RedisError
 from rq import Worker
 from rq.executions import Execution
 
 PR_SET_NAME = 15
 # How `ps`, `top` and /proc/<pid>/comm name a horse: waiting, then running its job.
 IDLE_NAME, BUSY_NAME = b"idle horse", b"work horse"
+# The longest the worker waits for a horse to start its job before it forks the next one.
+START_WAIT = 1.0
 
 
 _prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
@@ -41,10 +46,11 @@ def _name_process(name: bytes) -> None:
 
 
 class IdleHorse:
-    """The worker's end of a forked horse that waits for its job."""
+    """The worker's ends of a forked horse that waits for its job: `pipe` to send it the job,
+    `started`, which reads end-of-file once the horse is about to run the job's body (or died)."""
 
-    def __init__(self, pid: int, pipe: int):
-        self.pid, self.pipe = pid, pipe
+    def __init__(self, pid: int, pipe: int, started: int):
+        self.pid, self.pipe, self.started = pid, pipe, started
 
     def hand(self, *words: str) -> bool:
         """Give the horse its job (one line, shorter than a pipe's atomic write); False if it died."""
@@ -57,12 +63,19 @@ class IdleHorse:
             handed = False
         os.close(self.pipe)
         if not handed:
+            os.close(self.started)
             self._reap()
         return handed
+
+    def wait_started(self, timeout: float) -> None:
+        """Return once the horse has started its job's body, has died, or `timeout` seconds passed."""
+        select.select([self.started], [], [], timeout)
+        os.close(self.started)
 
     def end(self) -> None:
         """End a horse that will get no job."""
         os.close(self.pipe)
+        os.close(self.started)
         self._reap()
 
     def _reap(self) -> None:
@@ -86,6 +99,7 @@ class WarmWorker(Worker):
     """
 
     _idle: IdleHorse | None = None
+    _started: int | None = None  # in a horse: its end of IdleHorse.started
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         if self._idle is None:  # the first job's horse, or one whose fork failed
@@ -103,8 +117,16 @@ class WarmWorker(Worker):
                 raise OSError(f"the work horse {horse.pid} died before it was given job {job.id}")
         self._horse_pid = horse.pid
         self.procline(f"Handed job {job.id} to horse {horse.pid} at {time.time()}")
-        # The next job's horse, forked now so that the fork overlaps this job's run.
+        # The next job's horse is forked while this job runs, but not while it starts: on a busy
+        # machine the fork (a few ms a hundred MB held) would take the CPU that the start needs.
+        horse.wait_started(START_WAIT)
         self._idle = self._fork_idle(fatal=False)
+
+    def prepare_job_execution(self, job, *args, **kwargs):
+        super().prepare_job_execution(job, *args, **kwargs)
+        if self._started is not None:  # in the horse: tell the worker the job's body is next
+            os.close(self._started)
+            self._started = None
 
     def teardown(self):
         # First: RQ's teardown needs Redis, and may raise without it.
@@ -116,6 +138,7 @@ class WarmWorker(Worker):
     def _fork_idle(self, fatal: bool) -> IdleHorse | None:
         try:
             job_end, worker_end = os.pipe()
+            started_end, horse_end = os.pipe()
             pid = os.fork()
         except OSError:
             if fatal:
@@ -124,9 +147,12 @@ class WarmWorker(Worker):
             return None
         if pid == 0:
             os.close(worker_end)
+            os.close(started_end)
+            self._started = horse_end
             self._wait_for_job(job_end)
         os.close(job_end)
-        return IdleHorse(pid, worker_end)
+        os.close(horse_end)
+        return IdleHorse(pid, worker_end, started_end)
 
     def _wait_for_job(self, pipe: int) -> None:
         """In the forked horse: wait for a job id, fetch the job, run it as RQ's horse does."""
@@ -135,8 +161,13 @@ class WarmWorker(Worker):
             self._stopped_job_id = None
             self.setup_work_horse_signals()  # before waiting: so it dies with the worker
             _name_process(IDLE_NAME)
-            # Drop the worker's Redis sockets (closed in this process only): the horse opens its own.
+            # Drop the worker's Redis sockets (closed in this process only): the horse opens its own,
+            # now, so that its job's first read is one round trip and not a connection's three.
             self.connection.connection_pool.reset()
+            try:
+                self.connection.ping()
+            except RedisError:  # the job's first read connects instead, or fails as it would have
+                pass
             line = b""
             while not line.endswith(b"\n"):
                 chunk = os.read(pipe, 512)

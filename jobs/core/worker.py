@@ -84,8 +84,9 @@ class SpoolWorker(WarmWorker):
     def shutdown_requested(self) -> bool:
         return self._shutdown_requested_date is not None
 
-    def _announce(self, job: Job, known: str | None = None) -> str | None:
-        """Publish the job's status: `known` when the caller knows it, else read it back.
+    def _announce(self, job: Job, known: str | None = None, published: bool = False) -> str | None:
+        """Publish the job's status: `known` when the caller knows it, else read it back; and
+        act on it. `published` when its event has gone out already (a start: see SpoolJob).
 
         A finished job's run time is counted for /metrics in the same round trip.
         """
@@ -95,7 +96,8 @@ class SpoolWorker(WarmWorker):
             if now_status == status.FINISHED and job.started_at and job.ended_at:
                 seconds = (job.ended_at - job.started_at).total_seconds()
                 tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
-            events.publish_status(self.connection, job.id, now_status, tally=tally)
+            if not published:
+                events.publish_status(self.connection, job.id, now_status, tally=tally)
             if Meta.of(job).parent:
                 parts.publish_counts(self.connection, Meta.of(job).parent)
             jsonlog.transition(job, now_status)
@@ -224,7 +226,7 @@ class SpoolWorker(WarmWorker):
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)
-        self._announce(job, status.STARTED)  # known: no round trip to read it back on every job
+        self._announce(job, status.STARTED, published=True)
 
     def handle_job_success(self, job, queue, started_job_registry):
         super().handle_job_success(job, queue, started_job_registry)
