@@ -117,10 +117,14 @@ class WarmWorker(Worker):
                 raise OSError(f"the work horse {horse.pid} died before it was given job {job.id}")
         self._horse_pid = horse.pid
         self.procline(f"Handed job {job.id} to horse {horse.pid} at {time.time()}")
+        self.while_starting(job, queue)
         # The next job's horse is forked while this job runs, but not while it starts: on a busy
         # machine the fork (a few ms a hundred MB held) would take the CPU that the start needs.
         horse.wait_started(START_WAIT)
         self._idle = self._fork_idle(fatal=False)
+
+    def while_starting(self, job, queue) -> None:
+        """What else the worker does for a job while its horse starts it (off the job's way)."""
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)

@@ -96,8 +96,12 @@ class SpoolWorker(WarmWorker):
             if now_status == status.FINISHED and job.started_at and job.ended_at:
                 seconds = (job.ended_at - job.started_at).total_seconds()
                 tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
-            if not published:
-                events.publish_status(self.connection, job.id, now_status, tally=tally)
+            with self.connection.pipeline(transaction=False) as pipe:  # one round trip for both
+                if not published:
+                    events.publish_status(self.connection, job.id, now_status, tally=tally, pipeline=pipe)
+                if now_status == status.FINISHED and job.started_at and job.ended_at:
+                    keys.record_run_time(pipe, job.origin, (job.ended_at - job.started_at).total_seconds())
+                pipe.execute()
             if Meta.of(job).parent:
                 parts.publish_counts(self.connection, Meta.of(job).parent)
             jsonlog.transition(job, now_status)
@@ -106,8 +110,6 @@ class SpoolWorker(WarmWorker):
                 fanout.ended(self.connection, job, now_status)
             if now_status != status.STARTED:
                 limits.release(self.connection, job)
-            if now_status == status.FINISHED and job.started_at and job.ended_at:
-                keys.record_run_time(self.connection, job.origin, (job.ended_at - job.started_at).total_seconds())
             webhooks.ended(self.connection, job, now_status)
             return now_status
         except Exception:
@@ -141,9 +143,18 @@ class SpoolWorker(WarmWorker):
             if result is None:
                 return None
             job, queue = result
-            fair.dequeued(self.connection, queue.name, job.id)
+            if not limits.limits_of(job):
+                return result  # its turn is noted while its horse starts it (see while_starting)
+            fair.dequeued(self.connection, queue.name, job.id)  # before it can be parked and woken
             if limits.claim(self.connection, job):
                 return result
+
+    def while_starting(self, job: Job, queue) -> None:
+        if not limits.limits_of(job):
+            try:
+                fair.dequeued(self.connection, queue.name, job.id)
+            except RedisError:  # its horse has it: the job runs, and only the turns lag behind
+                self.log.exception("could not note the turn of job %s", job.id)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
