@@ -69,7 +69,9 @@ class IdleHorse:
 
     def wait_started(self, timeout: float) -> None:
         """Return once the horse has started its job's body, has died, or `timeout` seconds passed."""
-        select.select([self.started], [], [], timeout)
+        waiting = select.poll()  # not select(): a worker may hold more than 1,024 descriptors
+        waiting.register(self.started, select.POLLIN)
+        waiting.poll(timeout * 1000)
         os.close(self.started)
 
     def end(self) -> None:
@@ -93,8 +95,9 @@ class WarmWorker(Worker):
     """RQ's forking worker, forking each horse before its job.
 
     Of RQ's fork, only its two ends are overridden: `fork_work_horse` (the worker's side: hand
-    the job to the waiting horse, then fork the next one) and what the child runs before RQ's
-    `main_work_horse` (wait for the job, then fetch it). `execute_job`, `monitor_work_horse`,
+    the job to the waiting horse, then, once the horse says its job's body begins, fork the
+    next one) and what the child runs before RQ's `main_work_horse` (wait for the job, then
+    fetch it). `execute_job`, `monitor_work_horse`,
     `kill_horse` and `wait_for_horse` are RQ's own, so they treat the horse as theirs.
     """
 
@@ -119,18 +122,24 @@ class WarmWorker(Worker):
         self.procline(f"Handed job {job.id} to horse {horse.pid} at {time.time()}")
         self.while_starting(job, queue)
         # The next job's horse is forked while this job runs, but not while it starts: on a busy
-        # machine the fork (a few ms a hundred MB held) would take the CPU that the start needs.
+        # machine the fork (milliseconds per hundred MB held) takes CPU that the start needs.
         horse.wait_started(START_WAIT)
         self._idle = self._fork_idle(fatal=False)
 
     def while_starting(self, job, queue) -> None:
         """What else the worker does for a job while its horse starts it (off the job's way)."""
 
-    def prepare_job_execution(self, job, *args, **kwargs):
-        super().prepare_job_execution(job, *args, **kwargs)
-        if self._started is not None:  # in the horse: tell the worker the job's body is next
-            os.close(self._started)
-            self._started = None
+    def _started_then(self, perform):
+        """In the horse: the job's `perform`, telling the worker first that the body begins
+        (RQ calls it once its bookkeeping, and a subclass's, is done)."""
+
+        def started_then_perform():
+            if self._started is not None:
+                os.close(self._started)
+                self._started = None
+            return perform()
+
+        return started_then_perform
 
     def teardown(self):
         # First: RQ's teardown needs Redis, and may raise without it.
@@ -167,9 +176,10 @@ class WarmWorker(Worker):
             _name_process(IDLE_NAME)
             # Drop the worker's Redis sockets (closed in this process only): the horse opens its own,
             # now, so that its job's first read is one round trip and not a connection's three.
-            self.connection.connection_pool.reset()
+            pool = self.connection.connection_pool
+            pool.reset()
             try:
-                self.connection.ping()
+                pool.release(pool.get_connection())
             except RedisError:  # the job's first read connects instead, or fails as it would have
                 pass
             line = b""
@@ -183,6 +193,7 @@ class WarmWorker(Worker):
             job_id, execution_id, queue_name = line.decode().split()
             os.environ["RQ_JOB_ID"] = job_id
             job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
+            job.perform = self._started_then(job.perform)
             queue = next(q for q in self.queues if q.name == queue_name)
             self.execution = Execution(execution_id, job_id, connection=self.connection, worker_name=self.name)
         except BaseException:
