@@ -97,8 +97,8 @@ class WarmWorker(Worker):
     Of RQ's fork, only its two ends are overridden: `fork_work_horse` (the worker's side: hand
     the job to the waiting horse, then, once the horse says its job's body begins, fork the
     next one) and what the child runs before RQ's `main_work_horse` (wait for the job, then
-    fetch it). `execute_job`, `monitor_work_horse`,
-    `kill_horse` and `wait_for_horse` are RQ's own, so they treat the horse as theirs.
+    fetch it). `execute_job`, `monitor_work_horse`, `kill_horse` and `wait_for_horse` are
+    RQ's own, so they treat the horse as theirs.
     """
 
     _idle: IdleHorse | None = None

@@ -39,7 +39,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, fanout, index, jsonlog, keys, limits, measures, parts, status, webhooks
+from jobs.core import events, fair, fanout, index, jsonlog, keys, limits, parts, status, webhooks
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import AwaitParts, SpoolJob
@@ -86,22 +86,19 @@ class SpoolWorker(WarmWorker):
 
     def _announce(self, job: Job, known: str | None = None, published: bool = False) -> str | None:
         """Publish the job's status: `known` when the caller knows it, else read it back; and
-        act on it. `published` when its event has gone out already (a start: see SpoolJob).
+        act on it. `published` when its event has gone out already (see SpoolJob).
 
         A finished job's run time is counted for /metrics in the same round trip.
         """
         try:
             now_status = known or status.of(job)
-            tally = None
-            if now_status == status.FINISHED and job.started_at and job.ended_at:
-                seconds = (job.ended_at - job.started_at).total_seconds()
-                tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
-            with self.connection.pipeline(transaction=False) as pipe:  # one round trip for both
-                if not published:
-                    events.publish_status(self.connection, job.id, now_status, tally=tally, pipeline=pipe)
-                if now_status == status.FINISHED and job.started_at and job.ended_at:
-                    keys.record_run_time(pipe, job.origin, (job.ended_at - job.started_at).total_seconds())
-                pipe.execute()
+            if not published:
+                with self.connection.pipeline(transaction=False) as pipe:
+                    if now_status == status.FINISHED:
+                        job.finished_writes(pipe)
+                    else:
+                        events.publish_status(self.connection, job.id, now_status, pipeline=pipe)
+                    pipe.execute()
             if Meta.of(job).parent:
                 parts.publish_counts(self.connection, Meta.of(job).parent)
             jsonlog.transition(job, now_status)
@@ -241,7 +238,7 @@ class SpoolWorker(WarmWorker):
 
     def handle_job_success(self, job, queue, started_job_registry):
         super().handle_job_success(job, queue, started_job_registry)
-        self._announce(job, status.FINISHED)
+        self._announce(job, status.FINISHED, published=job.finish_published)
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
         if not self.is_horse and status.of(job) == status.DEFERRED:
