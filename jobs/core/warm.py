@@ -4,9 +4,8 @@
 
 RQ's `Worker` forks a work horse once it holds a job, so every job waits for a fork, and the
 fork of a worker holding a model costs milliseconds more. Here the next horse is forked
-ahead, while the worker waits for a job or while the previous job runs (once that job has
-started: a fork during its start would slow it on a busy machine). A horse sets itself up as
-RQ's horse does, connects to Redis, and blocks on a pipe. Once the worker has a job, it writes
+ahead, while the worker waits for a job or while the previous job runs. A horse sets itself up
+as RQ's horse does, connects to Redis, and blocks on a pipe. Once the worker has a job, it writes
 the job's id down the pipe and monitors that horse exactly as RQ monitors the one it forks.
 
 Everything else stays RQ's: one job per horse (it exits after its job); the death penalty
@@ -21,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import select
 import signal
 import time
 
@@ -32,8 +30,6 @@ from rq.executions import Execution
 PR_SET_NAME = 15
 # How `ps`, `top` and /proc/<pid>/comm name a horse: waiting, then running its job.
 IDLE_NAME, BUSY_NAME = b"idle horse", b"work horse"
-# The longest the worker waits for a horse to start its job before it forks the next one.
-START_WAIT = 1.0
 
 
 _prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
@@ -46,11 +42,10 @@ def _name_process(name: bytes) -> None:
 
 
 class IdleHorse:
-    """The worker's ends of a forked horse that waits for its job: `pipe` to send it the job,
-    `started`, which reads end-of-file once the horse is about to run the job's body (or died)."""
+    """The worker's end of a forked horse that waits for its job."""
 
-    def __init__(self, pid: int, pipe: int, started: int):
-        self.pid, self.pipe, self.started = pid, pipe, started
+    def __init__(self, pid: int, pipe: int):
+        self.pid, self.pipe = pid, pipe
 
     def hand(self, *words: str) -> bool:
         """Give the horse its job (one line, shorter than a pipe's atomic write); False if it died."""
@@ -63,21 +58,12 @@ class IdleHorse:
             handed = False
         os.close(self.pipe)
         if not handed:
-            os.close(self.started)
             self._reap()
         return handed
-
-    def wait_started(self, timeout: float) -> None:
-        """Return once the horse has started its job's body, has died, or `timeout` seconds passed."""
-        waiting = select.poll()  # not select(): a worker may hold more than 1,024 descriptors
-        waiting.register(self.started, select.POLLIN)
-        waiting.poll(timeout * 1000)
-        os.close(self.started)
 
     def end(self) -> None:
         """End a horse that will get no job."""
         os.close(self.pipe)
-        os.close(self.started)
         self._reap()
 
     def _reap(self) -> None:
@@ -95,14 +81,12 @@ class WarmWorker(Worker):
     """RQ's forking worker, forking each horse before its job.
 
     Of RQ's fork, only its two ends are overridden: `fork_work_horse` (the worker's side: hand
-    the job to the waiting horse, then, once the horse says its job's body begins, fork the
-    next one) and what the child runs before RQ's `main_work_horse` (wait for the job, then
-    fetch it). `execute_job`, `monitor_work_horse`, `kill_horse` and `wait_for_horse` are
-    RQ's own, so they treat the horse as theirs.
+    the job to the waiting horse, then fork the next one) and what the child runs before RQ's
+    `main_work_horse` (wait for the job, then fetch it). `execute_job`, `monitor_work_horse`,
+    `kill_horse` and `wait_for_horse` are RQ's own, so they treat the horse as theirs.
     """
 
     _idle: IdleHorse | None = None
-    _started: int | None = None  # in a horse: its end of IdleHorse.started
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         if self._idle is None:  # the first job's horse, or one whose fork failed
@@ -121,25 +105,13 @@ class WarmWorker(Worker):
         self._horse_pid = horse.pid
         self.procline(f"Handed job {job.id} to horse {horse.pid} at {time.time()}")
         self.while_starting(job, queue)
-        # The next job's horse is forked while this job runs, but not while it starts: on a busy
-        # machine the fork (milliseconds per hundred MB held) takes CPU that the start needs.
-        horse.wait_started(START_WAIT)
+        # The next job's horse, forked now so that the fork overlaps this job's run. (Forking
+        # once the job's body began instead left the start no faster and cost throughput on a
+        # busy machine: the worker, woken for it, waited for a core before it could fork.)
         self._idle = self._fork_idle(fatal=False)
 
     def while_starting(self, job, queue) -> None:
         """What else the worker does for a job while its horse starts it (off the job's way)."""
-
-    def _started_then(self, perform):
-        """In the horse: the job's `perform`, telling the worker first that the body begins
-        (RQ calls it once its bookkeeping, and a subclass's, is done)."""
-
-        def started_then_perform():
-            if self._started is not None:
-                os.close(self._started)
-                self._started = None
-            return perform()
-
-        return started_then_perform
 
     def teardown(self):
         # First: RQ's teardown needs Redis, and may raise without it.
@@ -151,7 +123,6 @@ class WarmWorker(Worker):
     def _fork_idle(self, fatal: bool) -> IdleHorse | None:
         try:
             job_end, worker_end = os.pipe()
-            started_end, horse_end = os.pipe()
             pid = os.fork()
         except OSError:
             if fatal:
@@ -160,12 +131,9 @@ class WarmWorker(Worker):
             return None
         if pid == 0:
             os.close(worker_end)
-            os.close(started_end)
-            self._started = horse_end
             self._wait_for_job(job_end)
         os.close(job_end)
-        os.close(horse_end)
-        return IdleHorse(pid, worker_end, started_end)
+        return IdleHorse(pid, worker_end)
 
     def _wait_for_job(self, pipe: int) -> None:
         """In the forked horse: wait for a job id, fetch the job, run it as RQ's horse does."""
@@ -193,7 +161,6 @@ class WarmWorker(Worker):
             job_id, execution_id, queue_name = line.decode().split()
             os.environ["RQ_JOB_ID"] = job_id
             job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
-            job.perform = self._started_then(job.perform)
             queue = next(q for q in self.queues if q.name == queue_name)
             self.execution = Execution(execution_id, job_id, connection=self.connection, worker_name=self.name)
         except BaseException:
