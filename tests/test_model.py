@@ -7,6 +7,9 @@ model is the int8 export that a worker makes from the shipped weights, into the 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -63,3 +66,19 @@ def test_a_second_load_reuses_the_complete_export(rankings):
     _, _, _, ours = rankings
     assert onnx_encoder.ensure_export() == ours.folder
     assert sorted(p.name for p in ours.folder.iterdir()) == ["model.onnx", "spool-export.json", "tokenizer.json"]
+
+
+def test_a_worker_that_exports_the_model_keeps_none_of_the_exporter(tmp_path):
+    # A cold cache, as on a deploy's fresh disk: the worker's process exports, then serves jobs.
+    # Torch left in it would be copied into the page tables of every work horse it forks.
+    script = (
+        "import sys; from jobs.builtin.texts import embeddings; embeddings.preload(); "
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'onnx') if m in sys.modules))"
+    )
+    env = {**os.environ, "MODEL_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[-2] == "[]"
+    assert list(tmp_path.glob("*/model.onnx"))

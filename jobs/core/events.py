@@ -65,31 +65,34 @@ def publish(
     An event for a job that no longer exists is dropped.
     """
     tally_key, amounts = tally or (keys.TOTALS, {})
-    _script(
-        keys=[
-            keys.job_key(job_id),
-            keys.channel(job_id),
-            keys.log_key(job_id),
-            tally_key,
-            keys.output_key(job_id),
-            keys.output_rows_key(job_id),
-        ],
-        args=[
-            json.dumps(event, separators=(",", ":")),
-            json.dumps(meta, separators=(",", ":")) if meta is not None else "",
-            log_line or "",
-            keys.SEQ_FIELD,
-            LOG_KEEP,
-            log_ttl,
-            json.dumps(output, separators=(",", ":")) if output is not None else "",
-            *(x for pair in amounts.items() for x in pair),
-        ],
-        client=pipeline or connection,
-    )
+    names = [
+        keys.job_key(job_id),
+        keys.channel(job_id),
+        keys.log_key(job_id),
+        tally_key,
+        keys.output_key(job_id),
+        keys.output_rows_key(job_id),
+    ]
+    args = [
+        json.dumps(event, separators=(",", ":")),
+        json.dumps(meta, separators=(",", ":")) if meta is not None else "",
+        log_line or "",
+        keys.SEQ_FIELD,
+        LOG_KEEP,
+        log_ttl,
+        json.dumps(output, separators=(",", ":")) if output is not None else "",
+        *(x for pair in amounts.items() for x in pair),
+    ]
+    if pipeline is None:
+        _script(keys=names, args=args, client=connection)
+    else:
+        # EVAL with its text, not the Script: a pipeline holding a Script asks SCRIPT EXISTS
+        # first, one more round trip on every execute; Redis caches the compiled text all the same.
+        pipeline.eval(_PUBLISH, len(names), *names, *args)
 
 
-def publish_status(connection: Redis, job_id: str, status: str, tally=None) -> None:
-    publish(connection, job_id, {"type": "status", "status": status}, tally=tally)
+def publish_status(connection: Redis, job_id: str, status: str, tally=None, pipeline=None) -> None:
+    publish(connection, job_id, {"type": "status", "status": status}, tally=tally, pipeline=pipeline)
 
 
 def parse_message(data: bytes | str) -> tuple[int, dict]:

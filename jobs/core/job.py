@@ -25,7 +25,7 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 from rq.utils import decode_redis_hash, now, utcformat
 
-from jobs.core import catalogue, index, keys, payloads, reporter, tracing
+from jobs.core import catalogue, events, index, keys, measures, payloads, reporter, tracing
 from jobs.core.exceptions import NotInCatalogue, WaitingForParts
 from jobs.core.keys import Meta
 
@@ -47,6 +47,7 @@ class SpoolJob(Job):
     # A job made here and not saved yet is in no search index: its first status write has no
     # entry to move, and index.add, in the same transaction, puts it in its sets.
     _unsaved = False
+    finish_published = False  # its "finished" event went out with its result (_handle_success)
 
     def __init__(self, id: str | None = None, connection=None, serializer=None):
         super().__init__(id, connection=connection, serializer=JSONSerializer)
@@ -149,9 +150,27 @@ class SpoolJob(Job):
             index.set_status(pipeline, self.id, getattr(status, "value", status), self._type_name())
 
     def prepare_for_execution(self, worker_name: str, pipeline) -> None:
-        """RQ's, which writes the status "started" itself rather than through set_status."""
+        """RQ's, which writes the status "started" itself rather than through set_status; the
+        status's event goes in the same transaction, so a job's start costs no round trip more."""
         super().prepare_for_execution(worker_name, pipeline)
         index.set_status(pipeline, self.id, JobStatus.STARTED.value, self._type_name())
+        events.publish_status(self.connection, self.id, JobStatus.STARTED.value, pipeline=pipeline)
+
+    def _handle_success(self, result_ttl, pipeline, **kwargs) -> None:
+        """RQ's, with the status's event in the same transaction (RQ calls it unless the result
+        is not to be kept), so a job's end costs no round trip more."""
+        super()._handle_success(result_ttl, pipeline, **kwargs)
+        self.finished_writes(pipeline)
+        self.finish_published = True
+
+    def finished_writes(self, pipeline) -> None:
+        """Queue a finished job's event, with its run time counted for /metrics and folded into
+        its queue's average (for the waiting jobs' estimates)."""
+        seconds = (self.ended_at - self.started_at).total_seconds() if self.started_at and self.ended_at else None
+        tally = measures.duration_tally(Meta.of(self).type or "unknown", seconds) if seconds is not None else None
+        events.publish_status(self.connection, self.id, JobStatus.FINISHED.value, tally=tally, pipeline=pipeline)
+        if seconds is not None:
+            keys.record_run_time(pipeline, self.origin, seconds)
 
     def _type_name(self) -> str | None:
         type_name = Meta.of(self).type

@@ -39,7 +39,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import now
 
-from jobs.core import events, fair, fanout, index, jsonlog, keys, limits, measures, parts, status, webhooks
+from jobs.core import events, fair, fanout, index, jsonlog, keys, limits, parts, status, webhooks
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import AwaitParts, SpoolJob
@@ -84,18 +84,21 @@ class SpoolWorker(WarmWorker):
     def shutdown_requested(self) -> bool:
         return self._shutdown_requested_date is not None
 
-    def _announce(self, job: Job, known: str | None = None) -> str | None:
-        """Publish the job's status: `known` when the caller knows it, else read it back.
+    def _announce(self, job: Job, known: str | None = None, published: bool = False) -> str | None:
+        """Publish the job's status: `known` when the caller knows it, else read it back; and
+        act on it. `published` when its event has gone out already (see SpoolJob).
 
         A finished job's run time is counted for /metrics in the same round trip.
         """
         try:
             now_status = known or status.of(job)
-            tally = None
-            if now_status == status.FINISHED and job.started_at and job.ended_at:
-                seconds = (job.ended_at - job.started_at).total_seconds()
-                tally = measures.duration_tally(Meta.of(job).type or "unknown", seconds)
-            events.publish_status(self.connection, job.id, now_status, tally=tally)
+            if not published:
+                with self.connection.pipeline(transaction=False) as pipe:
+                    if now_status == status.FINISHED:
+                        job.finished_writes(pipe)
+                    else:
+                        events.publish_status(self.connection, job.id, now_status, pipeline=pipe)
+                    pipe.execute()
             if Meta.of(job).parent:
                 parts.publish_counts(self.connection, Meta.of(job).parent)
             jsonlog.transition(job, now_status)
@@ -104,8 +107,6 @@ class SpoolWorker(WarmWorker):
                 fanout.ended(self.connection, job, now_status)
             if now_status != status.STARTED:
                 limits.release(self.connection, job)
-            if now_status == status.FINISHED and job.started_at and job.ended_at:
-                keys.record_run_time(self.connection, job.origin, (job.ended_at - job.started_at).total_seconds())
             webhooks.ended(self.connection, job, now_status)
             return now_status
         except Exception:
@@ -139,9 +140,18 @@ class SpoolWorker(WarmWorker):
             if result is None:
                 return None
             job, queue = result
-            fair.dequeued(self.connection, queue.name, job.id)
+            if not limits.limits_of(job):
+                return result  # its turn is noted while its horse starts it (see while_starting)
+            fair.dequeued(self.connection, queue.name, job.id)  # before it can be parked and woken
             if limits.claim(self.connection, job):
                 return result
+
+    def while_starting(self, job: Job, queue) -> None:
+        if not limits.limits_of(job):
+            try:
+                fair.dequeued(self.connection, queue.name, job.id)
+            except RedisError:  # its horse has it: the job runs, and only the turns lag behind
+                self.log.exception("could not note the turn of job %s", job.id)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
@@ -224,11 +234,11 @@ class SpoolWorker(WarmWorker):
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)
-        self._announce(job, status.STARTED)  # known: no round trip to read it back on every job
+        self._announce(job, status.STARTED, published=True)
 
     def handle_job_success(self, job, queue, started_job_registry):
         super().handle_job_success(job, queue, started_job_registry)
-        self._announce(job, status.FINISHED)
+        self._announce(job, status.FINISHED, published=job.finish_published)
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
         if not self.is_horse and status.of(job) == status.DEFERRED:

