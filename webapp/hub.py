@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from redis import Redis
@@ -33,6 +34,8 @@ GONE = "gone"
 # Deliveries that end a socket, kept even when a stuck client's queue is full: the process is
 # shutting down ("close"), or the client sent data on a socket that only sends ("refused").
 ENDINGS = ("close", "refused")
+# How many deliveries a socket may have waiting before it is taken for stuck.
+MAX_PENDING = 1000
 # Every hub in this process, so that a server's shutdown hook can reach their sockets.
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -53,20 +56,41 @@ class Delivery:
     event: dict | None = None
     text: str = ""
 
+    # What the first socket to handle this delivery worked out for all of them (see `shared`).
+    _shared: dict = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
     @cached_property
     def frame(self) -> bytes:
-        """The text as one WebSocket text frame, built once for every socket that sends it.
+        """The text as one WebSocket text frame, built once for every socket that sends it."""
+        return frame(self.text)
 
-        A server's frames are not masked, and the sockets do not compress, so the bytes
-        are the same for all of them.
+    def shared(self, build: Callable[[], object]) -> object:
+        """What `build` returns, built by the first socket that asks and handed to the others.
+
+        Every socket watching a job gets the same delivery, and what follows a final status (a
+        snapshot of the ended job) is the same for all of them: read once, not once a socket.
+        A build that raises is not kept; the next socket tries again.
         """
-        payload = self.text.encode()
-        n = len(payload)
-        if n < 126:
-            return bytes((0x81, n)) + payload
-        if n < 65536:
-            return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
-        return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+        with self._lock:
+            if "value" not in self._shared:
+                self._shared["value"] = build()
+            return self._shared["value"]
+
+
+def frame(text: str) -> bytes:
+    """`text` as one WebSocket text frame.
+
+    A server's frames are not masked, and the sockets do not compress, so the bytes are the
+    same for every socket that sends them.
+    """
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
 
 
 class Watcher:
@@ -75,32 +99,31 @@ class Watcher:
         # The place in line of a waiting job as this socket last showed it (see Hub._check_places);
         # UNSET until its first snapshot is sent.
         self.place: int | None | object = UNSET
-        self._queue: queue.Queue[Delivery] = queue.Queue(maxsize=1000)
+        # A deque and an event, not a queue.Queue: under gevent, a Queue's condition variable
+        # costs a lock made, taken and dropped on every wait, for every socket and every event.
+        self._pending: deque[Delivery] = deque()
+        self._ready = threading.Event()
 
     def put(self, delivery: Delivery) -> None:
-        try:
-            self._queue.put_nowait(delivery)
-        except queue.Full:  # a stuck client: it will resync from a snapshot
-            self._drain()
-            self._queue.put_nowait(delivery if delivery.kind in ENDINGS else Delivery("resync"))
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return
+        if len(self._pending) >= MAX_PENDING:  # a stuck client: it will resync from a snapshot
+            self._pending.clear()
+            delivery = delivery if delivery.kind in ENDINGS else Delivery("resync")
+        self._pending.append(delivery)  # before the event is set: see get()
+        self._ready.set()
 
     def get(self, timeout: float) -> Delivery | None:
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        if not self._pending:
+            self._ready.clear()
+            # Looked at again after the clear: a delivery put meanwhile was appended before its
+            # event was set, so it is either seen here or it sets the event again.
+            if not self._pending:
+                self._ready.wait(timeout)
+        return self.get_nowait()
 
     def get_nowait(self) -> Delivery | None:
         try:
-            return self._queue.get_nowait()
-        except queue.Empty:
+            return self._pending.popleft()
+        except IndexError:
             return None
 
 
@@ -214,8 +237,9 @@ class Hub:
         for job_id, state in zip(job_ids, states, strict=True):
             state = state or GONE
             if state in status.TERMINAL or state == GONE:
+                check = Delivery("check", event={"status": state})  # one for all: see Delivery.shared
                 for watcher in self._group(job_id):
-                    watcher.put(Delivery("check", event={"status": state}))
+                    watcher.put(check)
         running = {j for j, s in zip(job_ids, states, strict=True) if s == status.STARTED}
         self._check_stalled(running)
         self._check_places([j for j, s in zip(job_ids, states, strict=True) if s == status.QUEUED])

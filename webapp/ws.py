@@ -21,7 +21,7 @@ from jobs.core import status
 from webapp import repository, snapshots
 from webapp.auth import check_origin
 from webapp.errors import error_response
-from webapp.hub import GONE, Delivery, Hub
+from webapp.hub import GONE, Delivery, Hub, frame
 from webapp.identity import current_owner
 from webapp.proxies import client_address
 from webapp.sockets import Ledger
@@ -113,6 +113,16 @@ def _write(ws, frames: bytes) -> None:
         raise ConnectionClosed() from None
 
 
+def _shared_snapshot(delivery: Delivery, job_id: str) -> tuple[dict, bytes]:
+    """The job's snapshot with its frame, read once for every socket given this delivery."""
+
+    def build():
+        snapshot = _snapshot(job_id)
+        return snapshot, frame(json.dumps(snapshot, separators=(",", ":"), default=str))
+
+    return delivery.shared(build)
+
+
 def _snapshot(job_id: str) -> dict:
     job = repository.fetch(job_id)
     if job is None:
@@ -144,7 +154,7 @@ def _stream(ws, job_id: str, watcher) -> None:
         return
     while ws.connected:
         delivery = watcher.get(timeout=IDLE_CHECK)
-        final = False
+        final = None
         # Events that queued up meanwhile go out together, in one write of ready-made frames.
         frames = []
         retried = False
@@ -153,16 +163,18 @@ def _stream(ws, job_id: str, watcher) -> None:
                 frames.append(delivery.frame)
                 last_seq = delivery.seq
                 new_status = delivery.event.get("status") if delivery.event["type"] == "status" else None
-                final = new_status in status.TERMINAL
                 # Only a retry sends a started job back to waiting: the page needs the attempt number.
                 retried = retried or new_status in status.WAITING
-                if final:
+                if new_status in status.TERMINAL:
+                    final = delivery
                     break
             delivery = watcher.get_nowait()
+        if final is not None:
+            # The ended job's snapshot goes in the same write as the events before it.
+            frames.append(_shared_snapshot(final, job_id)[1])
         if frames:
             _write(ws, b"".join(frames))
-        if final:
-            _send(ws, _snapshot(job_id))
+        if final is not None:
             return
         if retried:
             _send(ws, _snapshot(job_id))
@@ -184,12 +196,18 @@ def _stream(ws, job_id: str, watcher) -> None:
             return
         else:  # a status check found it over, or events may have been missed
             try:
-                snapshot = _snapshot(job_id)
+                # A check is one delivery for all the job's sockets, and what it found is final.
+                snapshot, snapshot_frame = (
+                    _shared_snapshot(delivery, job_id) if delivery.kind == "check" else (_snapshot(job_id), None)
+                )
             except RedisError:  # Redis is away: the hub resyncs every socket when it is back
                 continue
-            final = snapshot["status"] in status.TERMINAL
-            if snapshot["seq"] > last_seq or final:
-                _send(ws, snapshot)
+            ended = snapshot["status"] in status.TERMINAL
+            if snapshot["seq"] > last_seq or ended:
+                if snapshot_frame is None:
+                    _send(ws, snapshot)
+                else:
+                    _write(ws, snapshot_frame)
                 last_seq = snapshot["seq"]
-                if final:
+                if ended:
                     return
