@@ -57,7 +57,9 @@ class Ledger:
         self.process_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.key = keys.web_process_key(self.process_id)
         self._counts: Counter[str] = Counter()
+        self._released: Counter[str] = Counter()  # not yet written to Redis
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
         self._admit = connection.register_script(_ADMIT)
 
     def live_processes(self) -> list[str]:
@@ -83,14 +85,31 @@ class Ledger:
         fields = (keys.socket_field("owner", owner), keys.socket_field("address", address), OPEN)
         with self._lock:
             self._counts.subtract(fields)
-        try:
-            with self.connection.pipeline() as pipe:
-                for name in fields:
-                    pipe.hincrby(self.key, name, -1)
-                pipe.expire(self.key, TTL)
-                pipe.execute()
-        except RedisError:  # Redis is away: the next heartbeat writes the counts afresh
-            pass
+            self._released.update(fields)
+        self._write_releases()
+
+    def _write_releases(self) -> None:
+        """Take the sockets that ended off this process's counts in Redis, in one round trip
+        for every socket that ended while the last one was under way: a job's end closes all
+        its sockets at once, and a write each would cost a round trip each."""
+        while self._writing.acquire(blocking=False):  # else the write under way takes ours next
+            try:
+                with self._lock:
+                    released, self._released = self._released, Counter()
+                try:
+                    if released:
+                        with self.connection.pipeline() as pipe:
+                            for name, n in released.items():
+                                pipe.hincrby(self.key, name, -n)
+                            pipe.expire(self.key, TTL)
+                            pipe.execute()
+                except RedisError:  # Redis is away: the next heartbeat writes the counts afresh
+                    pass
+            finally:
+                self._writing.release()
+            with self._lock:
+                if not self._released:
+                    return
 
     def open_sockets(self) -> int:
         """The sockets open on every live web process."""

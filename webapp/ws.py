@@ -21,14 +21,14 @@ from jobs.core import status
 from webapp import repository, snapshots
 from webapp.auth import check_origin
 from webapp.errors import error_response
-from webapp.hub import GONE, Delivery, Hub, frame
+from webapp.hub import Hub
 from webapp.identity import current_owner
 from webapp.proxies import client_address
 from webapp.sockets import Ledger
+from webapp.watchers import GONE, Delivery, frame
 
 bp = Blueprint("ws", __name__)
 sock = Sock()
-IDLE_CHECK = 5.0
 SERVICE_RESTART = 1012  # the WebSocket close code for "the server is restarting"
 POLICY_VIOLATION = 1008
 GONE_MESSAGE = {"type": "gone", "message": "This job no longer exists: it was deleted or has expired."}
@@ -99,6 +99,16 @@ def _refuse_client_data(ws, watcher) -> None:
         watcher.put(Delivery("refused"))
 
 
+def _wake_on_close(ws, watcher) -> None:
+    """Have the socket's reader wake the handler when the client goes, as it wakes receive().
+
+    simple_websocket sets `ws.event` when the connection ends (receive() waits on it, and this
+    handler never calls receive()); made the watcher's, it ends the handler's wait at once. A
+    wait with a timeout instead would cost a timer made and dropped per socket and per event.
+    """
+    ws.event = watcher.ready
+
+
 def _send(ws, message: dict) -> None:
     ws.send(json.dumps(message, separators=(",", ":"), default=str))
 
@@ -137,6 +147,7 @@ def job_events(ws, job_id: str):
     hub: Hub = current_app.extensions["spool"]["hub"]
     watcher = hub.watch(job_id)  # before the snapshot, so nothing falls between them
     _refuse_client_data(ws, watcher)
+    _wake_on_close(ws, watcher)
     try:
         _stream(ws, job_id, watcher)
     except NoSuchJobError:  # expired or deleted while watched: nothing more will come
@@ -153,7 +164,7 @@ def _stream(ws, job_id: str, watcher) -> None:
     if snapshot["status"] in status.TERMINAL:
         return
     while ws.connected:
-        delivery = watcher.get(timeout=IDLE_CHECK)
+        delivery = watcher.get()
         final = None
         # Events that queued up meanwhile go out together, in one write of ready-made frames.
         frames = []
@@ -169,12 +180,11 @@ def _stream(ws, job_id: str, watcher) -> None:
                     final = delivery
                     break
             delivery = watcher.get_nowait()
-        if final is not None:
-            # The ended job's snapshot goes in the same write as the events before it.
-            frames.append(_shared_snapshot(final, job_id)[1])
         if frames:
             _write(ws, b"".join(frames))
         if final is not None:
+            # Written after the events, not with them: they need not wait for its read.
+            _write(ws, _shared_snapshot(final, job_id)[1])
             return
         if retried:
             _send(ws, _snapshot(job_id))
