@@ -26,6 +26,8 @@ from webapp.sockets import Ledger
 from webapp.watchers import Delivery, Watcher
 
 log = logging.getLogger(__name__)
+# The most messages one dispatch takes: a flood still lets the sockets run.
+MAX_BATCH = 500
 # Every hub in this process, so that a server's shutdown hook can reach their sockets.
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -120,17 +122,43 @@ class Hub:
     def _listen(self, pubsub) -> None:
         while True:
             message = pubsub.get_message(timeout=self.check_interval)
-            if message is not None and message["type"] == "pmessage":
-                self._dispatch(message["channel"], message["data"])
+            # Every message already read is dispatched together: a job's events published at
+            # once (a tick's log lines and progress) go to each socket in one write.
+            batch: dict[str, list[Delivery]] = {}
+            for _ in range(MAX_BATCH):
+                if message is None:
+                    break
+                if message["type"] == "pmessage":
+                    self._parse(message["channel"], message["data"], batch)
+                message = pubsub.get_message(timeout=0)
+            else:
+                if message is not None and message["type"] == "pmessage":
+                    self._parse(message["channel"], message["data"], batch)
+            for job_id, deliveries in batch.items():
+                self._dispatch(job_id, deliveries)
 
-    def _dispatch(self, channel: bytes, data: bytes) -> None:
+    def _parse(self, channel: bytes, data: bytes, batch: dict[str, list[Delivery]]) -> None:
         job_id = channel.decode()[len(keys.CHANNEL_PREFIX) :]
-        watchers = self.group(job_id)
-        if not watchers:
+        if job_id not in self._watchers:  # read without the lock: _dispatch looks again
             return
         seq, event = events.parse_message(data)
         event["seq"] = seq
         delivery = Delivery("event", seq, event, json.dumps(event, separators=(",", ":")))
+        batch.setdefault(job_id, []).append(delivery)
+
+    def _dispatch(self, job_id: str, deliveries: list[Delivery]) -> None:
+        watchers = self.group(job_id)
+        # The events before the first status change may be written straight to the sockets;
+        # a status change and what follows it go through each socket's handler (snapshots).
+        plain = 0
+        while plain < len(deliveries) and deliveries[plain].event["type"] != "status":
+            plain += 1
+        frames = b"".join(d.frame for d in deliveries[:plain]) if plain else b""
+        first = deliveries[0].seq
         for watcher in watchers:
-            watcher.put(delivery)
-        self.delivered += len(watchers)
+            rest = deliveries
+            if plain and watcher.last_seq < first and watcher.write_now(frames, deliveries[plain - 1].seq):
+                rest = deliveries[plain:]
+            for delivery in rest:
+                watcher.put(delivery)
+        self.delivered += len(watchers) * len(deliveries)

@@ -29,6 +29,7 @@ class Delivery:
     seq: int = 0
     event: dict | None = None
     text: str = ""
+    data: bytes = b""  # "rest": what the hub could not write straight to the socket
 
     # What the first socket to handle this delivery worked out for all of them (see `shared`).
     _shared: dict = field(default_factory=dict, compare=False, repr=False)
@@ -77,6 +78,31 @@ class Watcher:
         # costs a lock made, taken and dropped on every wait, for every socket and every event.
         self._pending: deque[Delivery] = deque()
         self._ready = threading.Event()
+        # The last event the client has (or will have once "rest" deliveries are written).
+        self.last_seq = 0
+        # While the socket's handler waits with nothing left to write, the raw socket the hub may
+        # write events to itself (see write_now); None otherwise.
+        self.sink = None
+
+    def write_now(self, frames: bytes, seq: int) -> bool:
+        """Write the frames of events up to `seq` straight to the socket, if its handler is
+        waiting with nothing queued (so nothing can come out of order); False if it is not.
+
+        Under gevent the hub runs between the handlers, never beside them: a frame written here
+        saves the handler's wake-up, its queue and its write, per socket and per event. What the
+        socket cannot take at once is queued for the handler as "rest", before anything else.
+        """
+        if self.sink is None or self._pending:
+            return False
+        try:
+            written = self.sink.send(frames)
+        except OSError:  # full (BlockingIOError), or gone: the handler's own write finds out which
+            written = 0
+        self.last_seq = seq
+        if written < len(frames):
+            self.sink = None
+            self.put(Delivery("rest", data=frames[written:]))
+        return True
 
     def put(self, delivery: Delivery) -> None:
         if len(self._pending) >= MAX_PENDING:  # a stuck client: it will resync from a snapshot

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 
+import gevent.socket
 from flask import Blueprint, Flask, current_app, g, request
 from flask_sock import Sock
+from gevent import monkey
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from simple_websocket import ConnectionClosed
@@ -156,23 +158,38 @@ def job_events(ws, job_id: str):
         hub.unwatch(watcher)
 
 
+def _raw_socket(ws):
+    """The socket under gevent's, which the hub may write to without blocking (Watcher.write_now);
+    None where the hub runs in a thread of its own, or the socket is TLS."""
+    if type(ws.sock) is gevent.socket.socket and monkey.is_module_patched("socket"):
+        return ws.sock._sock
+    return None
+
+
 def _stream(ws, job_id: str, watcher) -> None:
     snapshot = _snapshot(job_id)
     _send(ws, snapshot)
     watcher.place = snapshot["queue_position"]
-    last_seq = snapshot["seq"]
+    watcher.last_seq = snapshot["seq"]
     if snapshot["status"] in status.TERMINAL:
         return
+    sink = _raw_socket(ws)
     while ws.connected:
-        delivery = watcher.get()
+        delivery = watcher.get_nowait()
+        if delivery is None:
+            watcher.sink = sink  # nothing left to write: the hub may write events itself meanwhile
+            delivery = watcher.get()
+            watcher.sink = None
         final = None
         # Events that queued up meanwhile go out together, in one write of ready-made frames.
         frames = []
         retried = False
-        while delivery is not None and delivery.kind == "event":
-            if delivery.seq > last_seq:
+        while delivery is not None and delivery.kind in ("event", "rest"):
+            if delivery.kind == "rest":  # the rest of what the hub wrote: its seq is counted
+                frames.append(delivery.data)
+            elif delivery.seq > watcher.last_seq:
                 frames.append(delivery.frame)
-                last_seq = delivery.seq
+                watcher.last_seq = delivery.seq
                 new_status = delivery.event.get("status") if delivery.event["type"] == "status" else None
                 # Only a retry sends a started job back to waiting: the page needs the attempt number.
                 retried = retried or new_status in status.WAITING
@@ -213,11 +230,11 @@ def _stream(ws, job_id: str, watcher) -> None:
             except RedisError:  # Redis is away: the hub resyncs every socket when it is back
                 continue
             ended = snapshot["status"] in status.TERMINAL
-            if snapshot["seq"] > last_seq or ended:
+            if snapshot["seq"] > watcher.last_seq or ended:
                 if snapshot_frame is None:
                     _send(ws, snapshot)
                 else:
                     _write(ws, snapshot_frame)
-                last_seq = snapshot["seq"]
+                watcher.last_seq = snapshot["seq"]
                 if ended:
                     return
