@@ -4,9 +4,12 @@
     hub.unwatch(watcher)
     hub.close_all()                  # the process is shutting down: every socket is told to close
 
-Each published event is parsed and re-serialised once, however many sockets watch its job.
-Once a second, apart from the events, the hub's checks (webapp.checks) read what no event
-says: a final state whose event was lost, a stalled worker, a place in line.
+Each published event is parsed and re-serialised once, however many sockets watch its job,
+and the events read together go to each socket in one write: by the hub itself to a socket
+whose handler waits with nothing queued (webapp.watchers.Watcher.write_now), else through
+the handler's queue. A status change always goes through the handler, which follows a final
+one with the snapshot. Once a second, apart from the events, the hub's checks (webapp.checks)
+read what no event says: a final state whose event was lost, a stalled worker, a place in line.
 """
 
 from __future__ import annotations

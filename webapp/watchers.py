@@ -22,9 +22,10 @@ MAX_PENDING = 1000
 
 @dataclass(frozen=True)
 class Delivery:
-    # "event" (text is ready to send), "check" (status read by the reconciler), "resync",
-    # "close" (the process is shutting down: close the socket so the client reconnects elsewhere),
-    # "refused" (the client sent data), or "stalled" (the job's worker stopped responding)
+    # "event" (text is ready to send), "rest" (the bytes of events the hub began writing),
+    # "check" (a final status the checks read), "resync", "close" (the process is shutting down:
+    # close the socket so the client reconnects elsewhere), "refused" (the client sent data),
+    # "stalled" (the job's worker stopped responding) or "moved" (a waiting job's place changed)
     kind: str
     seq: int = 0
     event: dict | None = None
