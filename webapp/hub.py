@@ -4,35 +4,33 @@
     hub.unwatch(watcher)
     hub.close_all()                  # the process is shutting down: every socket is told to close
 
-Each published event is parsed and re-serialised once, however many sockets watch its job.
-Once a second the hub also reads the status of every watched job in one pipeline, so a
-socket learns of a final state even if its event was lost (Redis restarted, say).
+Each published event is parsed and re-serialised once, however many sockets watch its job,
+and the events read together go to each socket in one write: by the hub itself to a socket
+whose handler waits with nothing queued (webapp.watchers.Watcher.write_now), else through
+the handler's queue. A status change always goes through the handler, which follows a final
+one with the snapshot. Once a second, apart from the events, the hub's checks (webapp.checks)
+read what no event says: a final state whose event was lost, a stalled worker, a place in line.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 import weakref
-from dataclasses import dataclass
-from functools import cached_property
 
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
-from jobs.core import catalogue, events, keys, status
+from jobs.core import events, keys
+from webapp.checks import Checks
 from webapp.sockets import Ledger
+from webapp.watchers import Delivery, Watcher
 
 log = logging.getLogger(__name__)
-UNSET = object()
-# What a status check reports for a job that no longer exists (expired, or deleted).
-GONE = "gone"
-# Deliveries that end a socket, kept even when a stuck client's queue is full: the process is
-# shutting down ("close"), or the client sent data on a socket that only sends ("refused").
-ENDINGS = ("close", "refused")
+# The most messages one dispatch takes: a flood still lets the sockets run.
+MAX_BATCH = 500
 # Every hub in this process, so that a server's shutdown hook can reach their sockets.
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
 
@@ -43,67 +41,6 @@ def close_all_sockets() -> None:
         hub.close_all()
 
 
-@dataclass(frozen=True)
-class Delivery:
-    # "event" (text is ready to send), "check" (status read by the reconciler), "resync",
-    # "close" (the process is shutting down: close the socket so the client reconnects elsewhere),
-    # "refused" (the client sent data), or "stalled" (the job's worker stopped responding)
-    kind: str
-    seq: int = 0
-    event: dict | None = None
-    text: str = ""
-
-    @cached_property
-    def frame(self) -> bytes:
-        """The text as one WebSocket text frame, built once for every socket that sends it.
-
-        A server's frames are not masked, and the sockets do not compress, so the bytes
-        are the same for all of them.
-        """
-        payload = self.text.encode()
-        n = len(payload)
-        if n < 126:
-            return bytes((0x81, n)) + payload
-        if n < 65536:
-            return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
-        return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
-
-
-class Watcher:
-    def __init__(self, job_id: str):
-        self.job_id = job_id
-        # The place in line of a waiting job as this socket last showed it (see Hub._check_places);
-        # UNSET until its first snapshot is sent.
-        self.place: int | None | object = UNSET
-        self._queue: queue.Queue[Delivery] = queue.Queue(maxsize=1000)
-
-    def put(self, delivery: Delivery) -> None:
-        try:
-            self._queue.put_nowait(delivery)
-        except queue.Full:  # a stuck client: it will resync from a snapshot
-            self._drain()
-            self._queue.put_nowait(delivery if delivery.kind in ENDINGS else Delivery("resync"))
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return
-
-    def get(self, timeout: float) -> Delivery | None:
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def get_nowait(self) -> Delivery | None:
-        try:
-            return self._queue.get_nowait()
-        except queue.Empty:
-            return None
-
-
 class Hub:
     def __init__(self, connection: Redis, ledger: Ledger | None = None, check_interval: float = 1.0):
         self.connection = connection
@@ -112,10 +49,8 @@ class Hub:
         self._watchers: dict[str, set[Watcher]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._checker: threading.Thread | None = None
         self.delivered = 0
-        self._delivered_counted = 0  # of `delivered`, how many the cluster's total has
-        # Watched jobs already reported as stalled (their worker's heartbeat lapsed).
-        self._stalled: set[str] = set()
         _HUBS.add(self)
 
     def watch(self, job_id: str) -> Watcher:
@@ -141,10 +76,25 @@ class Hub:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="spool-hub", daemon=True)
                 self._thread.start()
+            if self._checker is None or not self._checker.is_alive():
+                target = Checks(self).run
+                self._checker = threading.Thread(target=target, name="spool-hub-checks", daemon=True)
+                self._checker.start()
 
-    def _group(self, job_id: str) -> list[Watcher]:
+    def watched(self) -> list[str]:
+        """The jobs that sockets of this process watch."""
+        with self._lock:
+            return list(self._watchers)
+
+    def group(self, job_id: str) -> list[Watcher]:
+        """The watchers of one job."""
         with self._lock:
             return list(self._watchers.get(job_id, ()))
+
+    def deliver(self, job_id: str, delivery: Delivery) -> None:
+        """Give one delivery to every socket watching a job."""
+        for watcher in self.group(job_id):
+            watcher.put(delivery)
 
     def _broadcast(self, delivery: Delivery, job_ids=None) -> None:
         with self._lock:
@@ -173,68 +123,45 @@ class Hub:
                     pass
 
     def _listen(self, pubsub) -> None:
-        next_check = time.monotonic() + self.check_interval
         while True:
             message = pubsub.get_message(timeout=self.check_interval)
-            if message is not None and message["type"] == "pmessage":
-                self._dispatch(message["channel"], message["data"])
-            if time.monotonic() >= next_check:
-                self._check_statuses()
-                if self.ledger is not None:
-                    self._heartbeat()
-                next_check = time.monotonic() + self.check_interval
+            # Every message already read is dispatched together: a job's events published at
+            # once (a tick's log lines and progress) go to each socket in one write.
+            batch: dict[str, list[Delivery]] = {}
+            for _ in range(MAX_BATCH):
+                if message is None:
+                    break
+                if message["type"] == "pmessage":
+                    self._parse(message["channel"], message["data"], batch)
+                message = pubsub.get_message(timeout=0)
+            else:
+                if message is not None and message["type"] == "pmessage":
+                    self._parse(message["channel"], message["data"], batch)
+            for job_id, deliveries in batch.items():
+                self._dispatch(job_id, deliveries)
 
-    def _heartbeat(self) -> None:
-        delivered = self.delivered
-        try:
-            self.ledger.heartbeat(delivered - self._delivered_counted)
-        except ResponseError as exc:  # Redis refuses writes (full, read-only): events still flow
-            log.warning("could not renew this process's socket counts: %s", exc)
-            return
-        self._delivered_counted = delivered
-
-    def _dispatch(self, channel: bytes, data: bytes) -> None:
+    def _parse(self, channel: bytes, data: bytes, batch: dict[str, list[Delivery]]) -> None:
         job_id = channel.decode()[len(keys.CHANNEL_PREFIX) :]
-        watchers = self._group(job_id)
-        if not watchers:
+        if job_id not in self._watchers:  # read without the lock: _dispatch looks again
             return
         seq, event = events.parse_message(data)
         event["seq"] = seq
         delivery = Delivery("event", seq, event, json.dumps(event, separators=(",", ":")))
+        batch.setdefault(job_id, []).append(delivery)
+
+    def _dispatch(self, job_id: str, deliveries: list[Delivery]) -> None:
+        watchers = self.group(job_id)
+        # The events before the first status change may be written straight to the sockets;
+        # a status change and what follows it go through each socket's handler (snapshots).
+        plain = 0
+        while plain < len(deliveries) and deliveries[plain].event["type"] != "status":
+            plain += 1
+        frames = b"".join(d.frame for d in deliveries[:plain]) if plain else b""
+        first = deliveries[0].seq
         for watcher in watchers:
-            watcher.put(delivery)
-        self.delivered += len(watchers)
-
-    def _check_statuses(self) -> None:
-        with self._lock:
-            job_ids = list(self._watchers)
-        if not job_ids:
-            return
-        states = keys.statuses(self.connection, job_ids)
-        for job_id, state in zip(job_ids, states, strict=True):
-            state = state or GONE
-            if state in status.TERMINAL or state == GONE:
-                for watcher in self._group(job_id):
-                    watcher.put(Delivery("check", event={"status": state}))
-        running = {j for j, s in zip(job_ids, states, strict=True) if s == status.STARTED}
-        self._check_stalled(running)
-        self._check_places([j for j, s in zip(job_ids, states, strict=True) if s == status.QUEUED])
-
-    def _check_places(self, waiting: list[str]) -> None:
-        """Tell the sockets of a waiting job that moved up in line (no event says so either)."""
-        for job_id, place in zip(waiting, keys.queue_positions(self.connection, waiting), strict=True):
-            for watcher in self._group(job_id):
-                if watcher.place is not UNSET and watcher.place != place:
-                    watcher.place = place
-                    watcher.put(Delivery("moved"))
-
-    def _check_stalled(self, running: set[str]) -> None:
-        """Tell the sockets of a running job whose worker stopped responding: no event will say so."""
-        stalled = set()
-        if running:
-            queues = {job_type.queue for job_type in catalogue.CATALOGUE.values()}
-            stalled = running & set(keys.lapsed_heartbeats(self.connection, sorted(queues), time.time()))
-        for job_id in stalled - self._stalled:
-            for watcher in self._group(job_id):
-                watcher.put(Delivery("stalled"))
-        self._stalled = stalled
+            rest = deliveries
+            if plain and watcher.last_seq < first and watcher.write_now(frames, deliveries[plain - 1].seq):
+                rest = deliveries[plain:]
+            for delivery in rest:
+                watcher.put(delivery)
+        self.delivered += len(watchers) * len(deliveries)

@@ -29,6 +29,8 @@ from jobs.core import keys, measures
 
 # How long a process's counts outlive its last heartbeat.
 TTL = 10
+# How long the end of a socket waits to be written with the ends of others.
+RELEASE_DELAY = 0.05
 OPEN = "open"
 
 # KEYS: the processes' set, this process's hash, the other live processes' hashes.
@@ -57,7 +59,9 @@ class Ledger:
         self.process_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.key = keys.web_process_key(self.process_id)
         self._counts: Counter[str] = Counter()
+        self._released: Counter[str] = Counter()  # not yet written to Redis
         self._lock = threading.Lock()
+        self._writer: threading.Thread | None = None  # the write of releases that is due
         self._admit = connection.register_script(_ADMIT)
 
     def live_processes(self) -> list[str]:
@@ -83,14 +87,31 @@ class Ledger:
         fields = (keys.socket_field("owner", owner), keys.socket_field("address", address), OPEN)
         with self._lock:
             self._counts.subtract(fields)
-        try:
-            with self.connection.pipeline() as pipe:
-                for name in fields:
-                    pipe.hincrby(self.key, name, -1)
-                pipe.expire(self.key, TTL)
-                pipe.execute()
-        except RedisError:  # Redis is away: the next heartbeat writes the counts afresh
-            pass
+            self._released.update(fields)
+            if self._writer is not None:  # a write is due: it takes this socket too
+                return
+            self._writer = threading.Thread(target=self._write_releases, name="spool-releases", daemon=True)
+        self._writer.start()
+
+    def _write_releases(self) -> None:
+        """Take the sockets that ended off this process's counts in Redis, in one write for all
+        that end together: a job's end closes all its sockets, and a write each cost more web
+        CPU than their events (a millisecond each)."""
+        time.sleep(RELEASE_DELAY)
+        while True:
+            with self._lock:
+                released, self._released = self._released, Counter()
+                if not released:
+                    self._writer = None
+                    return
+            try:
+                with self.connection.pipeline(transaction=False) as pipe:
+                    for name, n in released.items():
+                        pipe.hincrby(self.key, name, -n)
+                    pipe.expire(self.key, TTL)
+                    pipe.execute()
+            except RedisError:  # Redis is away: the next heartbeat writes the counts afresh
+                pass
 
     def open_sockets(self) -> int:
         """The sockets open on every live web process."""

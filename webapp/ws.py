@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 
+import gevent.socket
 from flask import Blueprint, Flask, current_app, g, request
 from flask_sock import Sock
+from gevent import monkey
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from simple_websocket import ConnectionClosed
@@ -21,14 +23,14 @@ from jobs.core import status
 from webapp import repository, snapshots
 from webapp.auth import check_origin
 from webapp.errors import error_response
-from webapp.hub import GONE, Delivery, Hub
+from webapp.hub import Hub
 from webapp.identity import current_owner
 from webapp.proxies import client_address
 from webapp.sockets import Ledger
+from webapp.watchers import GONE, Delivery, frame
 
 bp = Blueprint("ws", __name__)
 sock = Sock()
-IDLE_CHECK = 5.0
 SERVICE_RESTART = 1012  # the WebSocket close code for "the server is restarting"
 POLICY_VIOLATION = 1008
 GONE_MESSAGE = {"type": "gone", "message": "This job no longer exists: it was deleted or has expired."}
@@ -99,6 +101,16 @@ def _refuse_client_data(ws, watcher) -> None:
         watcher.put(Delivery("refused"))
 
 
+def _wake_on_close(ws, watcher) -> None:
+    """Have the socket's reader wake the handler when the client goes, as it wakes receive().
+
+    simple_websocket sets `ws.event` when the connection ends (receive() waits on it, and this
+    handler never calls receive()); made the watcher's, it ends the handler's wait at once. A
+    wait with a timeout instead would cost a timer made and dropped per socket and per event.
+    """
+    ws.event = watcher.ready
+
+
 def _send(ws, message: dict) -> None:
     ws.send(json.dumps(message, separators=(",", ":"), default=str))
 
@@ -111,6 +123,16 @@ def _write(ws, frames: bytes) -> None:
         ws.sock.sendall(frames)
     except OSError:
         raise ConnectionClosed() from None
+
+
+def _shared_snapshot(delivery: Delivery, job_id: str) -> tuple[dict, bytes]:
+    """The job's snapshot with its frame, read once for every socket given this delivery."""
+
+    def build():
+        snapshot = _snapshot(job_id)
+        return snapshot, frame(json.dumps(snapshot, separators=(",", ":"), default=str))
+
+    return delivery.shared(build)
 
 
 def _snapshot(job_id: str) -> dict:
@@ -127,6 +149,7 @@ def job_events(ws, job_id: str):
     hub: Hub = current_app.extensions["spool"]["hub"]
     watcher = hub.watch(job_id)  # before the snapshot, so nothing falls between them
     _refuse_client_data(ws, watcher)
+    _wake_on_close(ws, watcher)
     try:
         _stream(ws, job_id, watcher)
     except NoSuchJobError:  # expired or deleted while watched: nothing more will come
@@ -135,34 +158,50 @@ def job_events(ws, job_id: str):
         hub.unwatch(watcher)
 
 
+def _raw_socket(ws):
+    """The socket under gevent's, which the hub may write to without blocking (Watcher.write_now);
+    None where the hub runs in a thread of its own, or the socket is TLS."""
+    if type(ws.sock) is gevent.socket.socket and monkey.is_module_patched("socket"):
+        return ws.sock._sock
+    return None
+
+
 def _stream(ws, job_id: str, watcher) -> None:
     snapshot = _snapshot(job_id)
     _send(ws, snapshot)
     watcher.place = snapshot["queue_position"]
-    last_seq = snapshot["seq"]
+    watcher.last_seq = snapshot["seq"]
     if snapshot["status"] in status.TERMINAL:
         return
+    sink = _raw_socket(ws)
     while ws.connected:
-        delivery = watcher.get(timeout=IDLE_CHECK)
-        final = False
+        delivery = watcher.get_nowait()
+        if delivery is None:
+            watcher.sink = sink  # nothing left to write: the hub may write events itself meanwhile
+            delivery = watcher.get()
+            watcher.sink = None
+        final = None
         # Events that queued up meanwhile go out together, in one write of ready-made frames.
         frames = []
         retried = False
-        while delivery is not None and delivery.kind == "event":
-            if delivery.seq > last_seq:
+        while delivery is not None and delivery.kind in ("event", "rest"):
+            if delivery.kind == "rest":  # the rest of what the hub wrote: its seq is counted
+                frames.append(delivery.data)
+            elif delivery.seq > watcher.last_seq:
                 frames.append(delivery.frame)
-                last_seq = delivery.seq
+                watcher.last_seq = delivery.seq
                 new_status = delivery.event.get("status") if delivery.event["type"] == "status" else None
-                final = new_status in status.TERMINAL
                 # Only a retry sends a started job back to waiting: the page needs the attempt number.
                 retried = retried or new_status in status.WAITING
-                if final:
+                if new_status in status.TERMINAL:
+                    final = delivery
                     break
             delivery = watcher.get_nowait()
         if frames:
             _write(ws, b"".join(frames))
-        if final:
-            _send(ws, _snapshot(job_id))
+        if final is not None:
+            # Written after the events, not with them: they need not wait for its read.
+            _write(ws, _shared_snapshot(final, job_id)[1])
             return
         if retried:
             _send(ws, _snapshot(job_id))
@@ -184,12 +223,18 @@ def _stream(ws, job_id: str, watcher) -> None:
             return
         else:  # a status check found it over, or events may have been missed
             try:
-                snapshot = _snapshot(job_id)
+                # A check is one delivery for all the job's sockets, and what it found is final.
+                snapshot, snapshot_frame = (
+                    _shared_snapshot(delivery, job_id) if delivery.kind == "check" else (_snapshot(job_id), None)
+                )
             except RedisError:  # Redis is away: the hub resyncs every socket when it is back
                 continue
-            final = snapshot["status"] in status.TERMINAL
-            if snapshot["seq"] > last_seq or final:
-                _send(ws, snapshot)
-                last_seq = snapshot["seq"]
-                if final:
+            ended = snapshot["status"] in status.TERMINAL
+            if snapshot["seq"] > watcher.last_seq or ended:
+                if snapshot_frame is None:
+                    _send(ws, snapshot)
+                else:
+                    _write(ws, snapshot_frame)
+                watcher.last_seq = snapshot["seq"]
+                if ended:
                     return

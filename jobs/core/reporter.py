@@ -7,8 +7,9 @@
 
 All are cheap enough for a tight loop: a call only records the latest values in memory,
 and a background thread writes them to the job's meta and publishes an event at once if
-it has been idle, then at most every `settings.progress_interval` seconds, so an update
-after a quiet spell is seen in a millisecond and a flood costs a few writes a second. The
+it has been idle (and once more at once, for the rest of a burst it woke in the middle of),
+then at most every `settings.progress_interval` seconds, so an update after a quiet spell
+is seen in a millisecond and a flood costs a few writes a second. The
 last update is always written when the job ends. Outside a worker (a plain function
 call) both do nothing.
 
@@ -80,16 +81,26 @@ class Reporter:
         # When the next write may start: writes start an interval apart, counted from start to
         # start so that a job reporting at exactly that rate is not delayed a little more each time.
         due = 0.0
+        began = float("-inf")  # when the last write started
         while not self._stop.is_set():
             self.idle = True
+            quiet = began == float("-inf")  # the job's first call
             # Checked after raising `idle`, so an update made just before is not left waiting.
             if self.pending is self._sent and not self._lines and not self.output.pending:
                 self._wake.wait()
+                quiet = time.monotonic() - began >= self.interval
             self.idle = False
             self._wake.clear()
             if self._stop.wait(max(0.0, due - time.monotonic())):
                 return
-            due = time.monotonic() + self.interval
+            if self.pending is self._sent and not self._lines and not self.output.pending:
+                continue  # woken for an update the last write took already: no write, no turn used
+            began = time.monotonic()
+            # The first call after a quiet spell wakes the writer, which may write before the
+            # calls made with it (log lines, then progress) are in: the write after it may start
+            # at once, so the rest of that burst is not an interval late. A flood still costs one
+            # write an interval, and one more.
+            due = began if quiet else began + self.interval
             try:
                 self.flush()
             except Exception:  # Redis away for a moment: the next tick or close() retries.
