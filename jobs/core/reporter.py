@@ -82,6 +82,7 @@ class Reporter:
         # start so that a job reporting at exactly that rate is not delayed a little more each time.
         due = 0.0
         began = float("-inf")  # when the last write started
+        burst = None  # when a write after a quiet spell started, until the write after it
         while not self._stop.is_set():
             self.idle = True
             quiet = began == float("-inf")  # the job's first call
@@ -98,9 +99,14 @@ class Reporter:
             began = time.monotonic()
             # The first call after a quiet spell wakes the writer, which may write before the
             # calls made with it (log lines, then progress) are in: the write after it may start
-            # at once, so the rest of that burst is not an interval late. A flood still costs one
-            # write an interval, and one more.
-            due = began if quiet else began + self.interval
+            # at once, so the rest of that burst is not an interval late. Those two take two
+            # intervals' turns, so a flood still costs one write an interval in any second.
+            if quiet:
+                due, burst = began, began
+            elif burst is not None:
+                due, burst = max(burst + 2 * self.interval, began + self.interval), None
+            else:
+                due = began + self.interval
             try:
                 self.flush()
             except Exception:  # Redis away for a moment: the next tick or close() retries.
