@@ -55,9 +55,10 @@ def test_progress_is_coalesced_and_the_last_update_lands(api, redis, worker):
     published = drain_events(pubsub)
     progress = [e for e in published if e["type"] == "progress"]
     assert progress[-1]["done"] == 300_000
-    # 300,000 calls became a handful of writes: one per interval of the job's run, and the last.
+    # 300,000 calls became a handful of writes: one per interval of the job's run, the one the
+    # first call's burst may take at once (jobs.core.reporter), and the last.
     # elapsed_s is rounded to a tenth of a second: the run may have lasted up to 0.05 s longer.
-    assert len(progress) <= (job["progress"]["elapsed_s"] + 0.05) / 0.1 + 2
+    assert len(progress) <= (job["progress"]["elapsed_s"] + 0.05) / 0.1 + 3
 
 
 def test_a_job_keeps_its_owner_and_type_in_meta(api, redis, worker):
