@@ -18,12 +18,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench.harness import CLK_TCK, Stack, wait_for
+from bench.harness import CLK_TCK, Stack, run_to_end
 from bench.report import Figure, median
 from jobs.core import parts
 from jobs.core.job import SpoolJob
 from jobs.core.keys import Meta
-from jobs.core.queue import queue
 
 URLS = 2000
 
@@ -82,17 +81,8 @@ def _where(stack: Stack, job, took: float, count: int) -> dict:
 
 def _check(stack: Stack, urls: list[str]):
     """Seconds from enqueueing one link check to its merged result, and the job."""
-    sent = time.monotonic()
-    job = queue("default", stack.redis).enqueue_call(
-        "jobs.builtin.links.check_links",
-        kwargs={"urls": urls, "retries": 0, "timeout_s": 30},
-        timeout="30m",
-        meta=Meta(type="check_links", owner="bench").as_dict(),
-    )
-    wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), 600, "the link check", interval=0.02)
-    took = time.monotonic() - sent
-    if job.get_status() != "finished":
-        raise RuntimeError(f"the link check failed: {job.latest_result().exc_string}")
+    kwargs = {"urls": urls, "retries": 0, "timeout_s": 30}
+    took, job = run_to_end(stack, "default", "check_links", kwargs, 600, "the link check")
     result = job.return_value()
     if result["ok"] != len(urls) or [row[0] for row in result["table"]["rows"]] != urls:
         raise RuntimeError(f"the link check's table is wrong: {result['ok']} of {len(urls)} ok")

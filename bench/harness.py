@@ -50,6 +50,27 @@ def wait_for(predicate, timeout: float = 30, what: str = "a condition", interval
         time.sleep(interval)
 
 
+def run_to_end(stack: Stack, queue_name: str, job_type: str, kwargs: dict, timeout: float, what: str):
+    """Enqueue one catalogue job as the API would (meta and all) and wait for its end; return the
+    seconds from enqueue to end and the job, or raise with its error if it failed."""
+    from jobs.core import catalogue
+    from jobs.core.keys import Meta
+    from jobs.core.queue import queue
+
+    sent = time.monotonic()
+    job = queue(queue_name, stack.redis).enqueue_call(
+        catalogue.load()[job_type].func_name,
+        kwargs=kwargs,
+        timeout="1h",
+        meta=Meta(type=job_type, owner="bench").as_dict(),
+    )
+    wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), timeout, what, interval=0.02)
+    took = time.monotonic() - sent
+    if job.get_status() != "finished":
+        raise RuntimeError(f"{what} failed: {job.latest_result().exc_string}")
+    return took, job
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

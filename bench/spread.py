@@ -11,35 +11,23 @@ shown, from the parts' own run times against the job's: what `TEXT_FAN_OUT_OVER`
 from __future__ import annotations
 
 import os
-import time
 
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from bench.harness import PYTHON, Stack, wait_for
+from bench.harness import PYTHON, Stack, run_to_end
 from bench.inference import QUERY, documents
 from bench.report import Figure, median
 from jobs.builtin.texts import embeddings, onnx_encoder, spread
 from jobs.core import files, parts
 from jobs.core.keys import Meta
-from jobs.core.queue import queue
 
 
 def _search(stack: Stack, texts: list[str]) -> tuple[float, Job]:
     """Seconds from enqueueing one semantic_search to its result, and the job."""
     ref = files.save_upload(stack.redis, "docs.txt", "text/plain", "\n".join(texts).encode(), 3600)
-    sent = time.monotonic()
-    job = queue(embeddings.QUEUE, stack.redis).enqueue_call(
-        "jobs.builtin.texts.semantic_search",
-        kwargs={"file": ref, "query": QUERY, "top_k": 10, "text_column": ""},
-        timeout="1h",
-        meta=Meta(type="semantic_search", owner="bench").as_dict(),
-    )
-    wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), 900, "semantic_search", interval=0.05)
-    took = time.monotonic() - sent
-    if job.get_status() != "finished":
-        raise RuntimeError(f"semantic_search failed: {job.latest_result().exc_string}")
-    return took, job
+    kwargs = {"file": ref, "query": QUERY, "top_k": 10, "text_column": ""}
+    return run_to_end(stack, embeddings.QUEUE, "semantic_search", kwargs, 900, "semantic_search")
 
 
 def _worker(stack: Stack, cpus: set[int], over: int):
