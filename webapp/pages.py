@@ -171,8 +171,8 @@ def job(job_id: str):
     # An observer looking at someone else's job is shown no button it would be refused.
     may_change = Meta.of(job).owner == current_owner() or is_admin()
     params = snapshot["params"] or {}
-    uploads = {n: files.upload_name(resources.redis(), params.get(n)) for n in (job_type.uploads if job_type else ())}
-    expired = repository.expired_uploads(job_type, params) if job_type else []
+    uploads = repository.upload_names(job_type, params) if job_type else {}
+    expired = repository.expired_uploads(job_type, params, uploads) if job_type else []
     return render_template(
         "job.html",
         job=snapshot,

@@ -266,11 +266,18 @@ def resubmit(old: Job, *, owner: str) -> Job:
     return submit(job_type, job_type.validate(old.kwargs), owner=owner)
 
 
-def expired_uploads(job_type: JobType, params: dict) -> list[str]:
-    """The titles of the upload fields whose file has expired since the job was submitted."""
+def upload_names(job_type: JobType, params: dict) -> dict[str, str | None]:
+    """Each upload field's file name as it was sent; None where none was given or it has expired."""
+    return {name: files.upload_name(redis(), params.get(name)) for name in job_type.uploads}
+
+
+def expired_uploads(job_type: JobType, params: dict, names: dict[str, str | None] | None = None) -> list[str]:
+    """The titles of the upload fields whose file has expired since the job was submitted
+    (`names`: what `upload_names` gave, if the caller has it already)."""
+    names = upload_names(job_type, params) if names is None else names
     fields = job_type.schema.get("properties", {})
     return [
         f"“{fields.get(name, {}).get('title', name)}”"
         for name in job_type.uploads
-        if params.get(name) and files.upload_name(redis(), params[name]) is None
+        if params.get(name) and names.get(name) is None
     ]
