@@ -145,6 +145,28 @@ def attempts_once(marker_dir: str, block_first: float = 0.0) -> dict:
     return attempts(marker_dir, 0, block_first)
 
 
+@job(title="Ends as a sibling ends", timeout=30)
+def ends_in_a_race(marker_dir: str) -> dict:
+    """Record its attempt, then end while something else writes to its dependents, as a sibling
+    part ending at the same moment writes to their parent's: RQ's end-of-job transaction (which
+    WATCHes that key) meets a WatchError and runs again, as it does under a real race."""
+    from rq.queue import Queue
+
+    number = _attempt(marker_dir)
+    current = get_current_job()
+    original = Queue.enqueue_dependents
+
+    def racing(self, job, *args, **kwargs):
+        Queue.enqueue_dependents = original  # once: the transaction's second run goes through
+        current.connection.sadd(current.dependents_key, "a-sibling")
+        current.connection.srem(current.dependents_key, "a-sibling")
+        (Path(marker_dir) / "raced").write_text("")
+        return original(self, job, *args, **kwargs)
+
+    Queue.enqueue_dependents = racing  # in this work horse only: it exits after this job
+    return {"attempt": number}
+
+
 @job(title="Backoff", timeout=30, retry=Backoff(2, first=1, jitter=0))
 def backoff_flaky(marker_dir: str, fail: int = 1) -> dict:
     """Fail the first `fail` attempts, retried after 1 s then 2 s."""

@@ -219,18 +219,34 @@ class SpoolWorker(WarmWorker):
                 self._announce(job, now_status)
 
     def _keep_waiting(self, lapsed: list[str]) -> list[str]:
-        """Take out of the started registries the lapsed jobs that fanned out just before their
-        worker died (jobs.core.fanout): they wait for their parts and were not abandoned.
-        Return the other lapsed jobs."""
-        waiting = {
-            i for i, s in zip(lapsed, keys.statuses(self.connection, lapsed), strict=True) if s == status.DEFERRED
+        """Take out of the started registries the lapsed jobs that were not abandoned, and return
+        the others. Not abandoned: jobs that fanned out just before their worker died (they wait
+        for their parts: jobs.core.fanout), and jobs that ended but whose entry outlived them
+        (RQ would retry or fail a finished job: it checks no status)."""
+        not_abandoned = {
+            i
+            for i, s in zip(lapsed, keys.statuses(self.connection, lapsed), strict=True)
+            if s == status.DEFERRED or s in status.TERMINAL
         }
-        for q in self.queues if waiting else ():
+        for q in self.queues if not_abandoned else ():
             registry = q.started_job_registry
-            members = [m for m in self.connection.zrange(registry.key, 0, -1) if registry.parse_job_id(m) in waiting]
+            members = [
+                m for m in self.connection.zrange(registry.key, 0, -1) if registry.parse_job_id(m) in not_abandoned
+            ]
             if members:
                 self.connection.zrem(registry.key, *members)
-        return [i for i in lapsed if i not in waiting]
+        return [i for i in lapsed if i not in not_abandoned]
+
+    def cleanup_execution(self, job, pipeline):
+        # RQ 2.12 forgets the execution here, before the transaction that takes it out of the
+        # started registry has run. When handle_job_success's transaction meets a WatchError (a
+        # sibling part ended at the same moment and wrote to their parent) and runs again, the
+        # second run no longer removes it, and the finished job was later taken for abandoned
+        # and run again (fixed upstream in RQ 3). The horse keeps it: it exits after this job.
+        execution = self.execution
+        super().cleanup_execution(job, pipeline)
+        if self.is_horse:
+            self.execution = execution
 
     def prepare_job_execution(self, job, *args, **kwargs):
         super().prepare_job_execution(job, *args, **kwargs)
