@@ -11,7 +11,6 @@ another's too (Run again reuses it). Safe to run at any time, any number of time
 from __future__ import annotations
 
 from rq import Queue, get_current_job
-from rq.registry import clean_registries
 
 from jobs.core import index, keys
 from jobs.core.catalogue import job
@@ -54,5 +53,10 @@ def sweep() -> dict:
     forgotten += index.sweep(connection)
     queues = Queue.all(connection=connection)
     for name in {q.name for q in queues}:
-        clean_registries(queue(name, connection))
+        q = queue(name, connection)
+        # Not the started registry: its lapsed entries are for the workers to judge, under their
+        # maintenance lock, telling an abandoned job from an entry that outlived its run
+        # (SpoolWorker.clean_registries); RQ's cleanup would retry or fail a finished job.
+        for registry in (q.finished_job_registry, q.failed_job_registry, q.deferred_job_registry):
+            registry.cleanup()
     return {"owner_entries_forgotten": forgotten, "orphaned_keys_deleted": orphans, "queues_cleaned": len(queues)}

@@ -37,9 +37,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from rq.utils import now
+from rq.utils import current_timestamp, now
 
 from jobs.core import events, fair, fanout, index, jsonlog, keys, limits, parts, status, webhooks
+from jobs.core import lapsed as lapsed_entries
 from jobs.core.config import settings
 from jobs.core.dependents import cancel_dependents
 from jobs.core.job import AwaitParts, SpoolJob
@@ -199,17 +200,16 @@ class SpoolWorker(WarmWorker):
 
     def clean_registries(self):
         """Fail or retry abandoned jobs (RQ), then publish what became of each."""
-        lapsed = []
+        lapsed, cutoff = [], current_timestamp()
         for q in self.queues:
             try:
-                lapsed += q.started_job_registry.get_expired_job_ids()
+                lapsed += lapsed_entries.clear_stale(self.connection, q.started_job_registry, cutoff)
             except RedisError:
                 pass
         # Asked to stop while its worker was dead: RQ is not to retry it, and it ends "stopped".
         stopping = [job_id for job_id in lapsed if self.connection.exists(keys.stop_key(job_id))]
         for job_id in stopping:
             keys.forbid_retries(self.connection, job_id)
-        lapsed = self._keep_waiting(lapsed)
         super().clean_registries()
         for job in self.job_class.fetch_many(lapsed, connection=self.connection, serializer=self.serializer):
             if job is None:
@@ -217,25 +217,6 @@ class SpoolWorker(WarmWorker):
             now_status = self._record_end(job, job.last_heartbeat)
             if now_status != status.STARTED:
                 self._announce(job, now_status)
-
-    def _keep_waiting(self, lapsed: list[str]) -> list[str]:
-        """Take out of the started registries the lapsed jobs that were not abandoned, and return
-        the others. Not abandoned: jobs that fanned out just before their worker died (they wait
-        for their parts: jobs.core.fanout), and jobs that ended but whose entry outlived them
-        (RQ would retry or fail a finished job: it checks no status)."""
-        not_abandoned = {
-            i
-            for i, s in zip(lapsed, keys.statuses(self.connection, lapsed), strict=True)
-            if s == status.DEFERRED or s in status.TERMINAL
-        }
-        for q in self.queues if not_abandoned else ():
-            registry = q.started_job_registry
-            members = [
-                m for m in self.connection.zrange(registry.key, 0, -1) if registry.parse_job_id(m) in not_abandoned
-            ]
-            if members:
-                self.connection.zrem(registry.key, *members)
-        return [i for i in lapsed if i not in not_abandoned]
 
     def cleanup_execution(self, job, pipeline):
         # RQ 2.12 forgets the execution here, before the transaction that takes it out of the

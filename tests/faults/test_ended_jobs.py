@@ -37,3 +37,27 @@ def test_a_finished_job_left_in_the_started_registry_is_not_run_again(api, redis
     assert redis.hget(f"rq:job:{job_id}", "status") == b"finished"
     assert markers(tmp_path) == ["attempt-1", "done-1"]
     assert api.job(job_id)["status"] == "finished"
+
+
+def test_a_lapsed_entry_beside_the_jobs_live_one_is_cleared_and_the_run_goes_on(api, redis, fast_worker, tmp_path):
+    fast_worker()
+    job_id = api.submit("attempts", marker_dir=str(tmp_path), block_first=60)
+    api.wait_status(job_id, "started")
+    registry = StartedJobRegistry("default", connection=redis)
+    stale = f"{job_id}:an-earlier-run"
+    redis.zadd(registry.key, {stale: 1})  # as a fan-out parent's first run leaves when woken again
+    wait_for(lambda: redis.zscore(registry.key, stale) is None, 30, "the worker to clear the lapsed entry")
+    assert redis.hget(f"rq:job:{job_id}", "status") == b"started"
+    assert len(_started(redis, job_id)) == 1  # its live entry
+    assert markers(tmp_path) == ["attempt-1"]
+
+
+def test_the_clocks_sweep_leaves_a_finished_jobs_lapsed_entry_alone(api, redis, worker, tmp_path):
+    from jobs.core import housekeeping
+
+    job_id = api.submit("attempts", marker_dir=str(tmp_path))  # it has a retry left
+    assert api.wait_status(job_id, "finished", "failed")["status"] == "finished"
+    redis.zadd(StartedJobRegistry("default", connection=redis).key, {f"{job_id}:a-lost-execution": 1})
+    housekeeping.sweep()
+    assert redis.hget(f"rq:job:{job_id}", "status") == b"finished"
+    assert redis.llen("rq:queue:default") == 0
