@@ -5,14 +5,26 @@ gunicorn -c gunicorn.conf.py "webapp:create_app()"
 
 from __future__ import annotations
 
+from inspect import CO_COROUTINE
+from types import FunctionType
+
 from flask import Flask
 
 from webapp.config import load_config
 
 
+class SpoolFlask(Flask):
+    def ensure_sync(self, func):
+        # Flask asks inspect whether each hook and view is a coroutine function on every call,
+        # a dozen times a request; for a plain function the answer is one flag of its code.
+        if type(func) is FunctionType:
+            return self.async_to_sync(func) if func.__code__.co_flags & CO_COROUTINE else func
+        return super().ensure_sync(func)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create the app: defaults, then the environment, then `config` (tests)."""
-    app = Flask(__name__)
+    app = SpoolFlask(__name__)
     load_config(app, config)
 
     from webapp import (

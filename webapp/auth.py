@@ -53,7 +53,8 @@ OPERATOR_BLUEPRINTS = frozenset({"rq_dashboard", "ops"})
 def init_app(app: Flask) -> None:
     app.session_interface = sessions.CookieSessions()
     csrf.init_app(app)
-    app.before_request(_guard_operator_pages)
+    for name in OPERATOR_BLUEPRINTS:  # first in each list: before the blueprints' own hooks
+        app.before_request_funcs.setdefault(name, []).insert(0, _guard_operator_pages)
 
 
 def _password_fingerprint(role: str) -> str | None:
@@ -158,7 +159,7 @@ def sign_out_operator() -> None:
 
 
 def _guard_operator_pages():
-    if request.blueprint not in OPERATOR_BLUEPRINTS or request.endpoint == "ops.login" or is_operator():
+    if request.endpoint == "ops.login" or is_operator():
         return None
     if request.method == "GET":
         return redirect(url_for("ops.login", next=request.full_path.rstrip("?")))

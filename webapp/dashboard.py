@@ -58,10 +58,12 @@ def init_app(app: Flask) -> None:
     app.view_functions["rq_dashboard.requeue_all"] = _requeue_all
     app.view_functions["rq_dashboard.delete_job_view"] = _delete_one
     app.view_functions["rq_dashboard.empty_queue"] = _empty
-    app.before_request(_refuse_state_change_by_get)
-    app.before_request(_refuse_changes_to_observers)
-    app.after_request(_audit_change)
-    app.after_request(_harden)
+    # Its requests only, not every request the app serves.
+    # After auth's guard, which auth.init_app put first in this same list.
+    app.before_request_funcs.setdefault(rq_dashboard.blueprint.name, []).extend(
+        (_refuse_state_change_by_get, _refuse_changes_to_observers)
+    )
+    app.after_request_funcs.setdefault(rq_dashboard.blueprint.name, []).extend((_audit_change, _harden))
 
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -135,7 +137,7 @@ CHANGES = {
 
 
 def _changes() -> bool:
-    return request.blueprint == "rq_dashboard" and request.method not in ("GET", "HEAD", "OPTIONS")
+    return request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def _refuse_changes_to_observers():
@@ -167,8 +169,6 @@ def _escaped(value):
 
 
 def _harden(response: Response) -> Response:
-    if request.blueprint != "rq_dashboard":
-        return response
     if request.endpoint in UNESCAPED_JSON and response.is_json:
         response.set_data(json.dumps(_escaped(response.get_json())))
     if response.mimetype == "text/html":

@@ -39,7 +39,8 @@ class Identity:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_give_browser_an_owner)
+    for name in OWNED_BLUEPRINTS:
+        app.before_request_funcs.setdefault(name, []).append(_give_browser_an_owner)
 
     @app.context_processor
     def _who() -> dict:
@@ -129,7 +130,7 @@ def _new_anonymous_owner() -> str | None:
 
 
 def _give_browser_an_owner() -> None:
-    if request.blueprint not in OWNED_BLUEPRINTS or tokens.bearer() is not None:
+    if tokens.bearer() is not None:
         return
     if identity().owner is None:
         _new_anonymous_owner()

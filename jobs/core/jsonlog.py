@@ -19,6 +19,9 @@ import time
 from jobs.core import tracing
 from jobs.core.keys import Meta
 
+# One encoder for every line: json.dumps with `default` builds a new encoder on each call.
+_encode = json.JSONEncoder(default=str).encode
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -33,7 +36,7 @@ class JsonFormatter(logging.Formatter):
             line["trace_id"] = trace_id
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return _encode(line)
 
 
 def logger(name: str) -> logging.Logger:

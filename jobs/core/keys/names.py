@@ -6,6 +6,7 @@ caller chose, so no owner or address reaches a key or a SCAN pattern unescaped.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from urllib.parse import quote, unquote
 
@@ -176,6 +177,8 @@ def bulk_done_key(job_id: str) -> str:
     return f"{PREFIX}bulk:{job_id}:done"
 
 
+# Owners and type names repeat on every submit and status change; quoting is a few µs each time.
+@functools.lru_cache(maxsize=4096)
 def escape(value: str) -> str:
     """A caller-chosen string made safe inside a key and a SCAN pattern.
 
