@@ -162,11 +162,12 @@ class Stack:
                 return log.read_text(errors="replace")[-3000:]
         return ""
 
-    def web(self, workers: int = 2, **env) -> Web:
-        """Start gunicorn as the Procfile does and wait until it answers /healthz."""
+    def web(self, workers: int = 2, app: str = "webapp:create_app()", **env) -> Web:
+        """Start gunicorn as the Procfile does (with Spool's app, or `app`) and wait until it
+        answers /healthz."""
         port = free_port()
         master = self.spawn(
-            ["gunicorn", "-c", "gunicorn.conf.py", "webapp:create_app()"],
+            ["gunicorn", "-c", "gunicorn.conf.py", app],
             name="web",
             HOST="127.0.0.1",
             PORT=port,

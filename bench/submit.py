@@ -1,5 +1,7 @@
 """Submit: POST /api/jobs under gunicorn (as the Procfile runs it) with 16 connections,
-against raw `Queue.enqueue` of the same function from one process.
+against raw `Queue.enqueue` of the same function from one process, and against a bare Flask
+route that calls `Queue.enqueue` under the same gunicorn (bench/plain_submit.py), which places
+what Spool's own work costs. The three are measured in turn, in each of the runs.
 
 Every check of a real submit runs: validation, the owner's cookie, the waiting-jobs quota (with a
 limit the run never reaches, so that it is checked on every submit) and fair turns.
@@ -75,13 +77,15 @@ def run(quick: bool) -> list[Figure]:
             Figure("submit", float("nan"), "req/s", note="not measured: wrk is not installed (apt-get install wrk)")
         ]
     reps, seconds, n_raw = (1, 3, 2000) if quick else (3, 8, 8000)
-    raws, runs, web_cpus = [], [], []
+    raws, runs, plains, web_cpus = [], [], [], []
     with Stack() as stack:
         web = stack.web(workers=2, MAX_WAITING_PER_OWNER=QUOTA)
+        plain = stack.web(workers=2, app="bench.plain_submit:create_app()")
         first = requests.post(web.url + "/api/jobs", json={"type": "noop", "params": {}}, timeout=5)
         first.raise_for_status()
         cookie = "; ".join(f"{k}={v}" for k, v in first.cookies.items())
-        wrk(web.url + "/api/jobs", cookie, 1, stack.dir / "post.lua")  # warm both web processes up
+        for url in (web.url, plain.url):  # warm both web processes of each up
+            wrk(url + "/api/jobs", cookie, 1, stack.dir / "post.lua")
         for _ in range(reps):
             stack.redis.flushdb()
             raws.append(raw_enqueue(stack, n_raw))
@@ -89,12 +93,14 @@ def run(quick: bool) -> list[Figure]:
             cpu_before = sum(cpu_seconds(pid) for pid in web.workers)
             runs.append(wrk(web.url + "/api/jobs", cookie, seconds, stack.dir / "post.lua"))
             web_cpus.append((sum(cpu_seconds(pid) for pid in web.workers) - cpu_before) / seconds)
-        submitted = stack.redis.llen(Queue("default", connection=stack.redis).key)
-    raw, rps = median(raws), median(r["rps"] for r in runs)
+            submitted = stack.redis.llen(Queue("default", connection=stack.redis).key)
+            stack.redis.flushdb()
+            plains.append(wrk(plain.url + "/api/jobs", "", seconds, stack.dir / "post.lua")["rps"])
+    raw, rps, bare = median(raws), median(r["rps"] for r in runs), median(plains)
     p99 = median(r["p99"] for r in runs)
     note = (
-        f"2 gevent web workers used {median(web_cpus):.2f} cores; wrk (2 threads) used "
-        f"{median(r['client_cpu'] for r in runs):.2f} cores; the last run queued {submitted} jobs"
+        f"2 gevent web workers used {median(web_cpus):.2f} cores, {1e3 * median(web_cpus) / rps:.2f} ms a submit; "
+        f"wrk (2 threads) used {median(r['client_cpu'] for r in runs):.2f} cores; the last run queued {submitted} jobs"
     )
     return [
         Figure(
@@ -106,6 +112,14 @@ def run(quick: bool) -> list[Figure]:
             "≥ 1.0×",
             rps / raw >= 1.0,
             note,
+        ),
+        Figure(
+            "submit: against a bare Flask route calling Queue.enqueue",
+            rps,
+            "jobs/s",
+            bare,
+            "the same gunicorn, 2 gevent workers",
+            note=f"the bare route is {bare / raw:.2f}× raw Queue.enqueue",
         ),
         Figure("submit: p99 latency", p99, "ms", target="< 25 ms", ok=p99 < 25),
         Figure("submit: p50 latency", median(r["p50"] for r in runs), "ms"),
